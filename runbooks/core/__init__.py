@@ -1,0 +1,1 @@
+"""The shared runbook core: targets (collect), findings (judge), renderers (report)."""

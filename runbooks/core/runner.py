@@ -1,0 +1,147 @@
+"""Glue between Invoke tasks and the runbook layers.
+
+``runbook_task`` turns a plain function into an Invoke task that shares the
+target options (--host, --container, --format, timeouts, --parallel) and turns
+every :class:`RunbookError` into a one-line message and exit status 3 instead
+of a traceback. ``run_check`` collects findings from all targets concurrently
+and renders them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from invoke import Exit, task
+
+from .errors import RunbookError
+from .findings import Finding, Report, Severity
+from .render import FORMAT_HELP, check_format, render
+from .targets import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_PARALLEL,
+    Target,
+    run_on_targets,
+    select_targets,
+)
+
+COMMON_HELP = {
+    "host": "SSH target(s), comma separated or repeated: [user@]host[:port]. "
+    "Host keys are verified against known_hosts; unknown keys are refused.",
+    "container": "Docker container(s) to inspect instead of this host, by name.",
+    "format": FORMAT_HELP,
+    "known_hosts": "known_hosts file for SSH host key checks (default ~/.ssh/known_hosts).",
+    "identity": "SSH private key file (default: ssh-agent and ~/.ssh/id_*).",
+    "connect_timeout": f"Seconds allowed for an SSH connection and login "
+    f"(default {DEFAULT_CONNECT_TIMEOUT:g}).",
+    "timeout": f"Seconds one command may run on a target (default {DEFAULT_COMMAND_TIMEOUT:g}).",
+    "parallel": f"How many targets are worked on at once (default {DEFAULT_PARALLEL}).",
+    "apply": "Make the change. Without it, only print what would change.",
+}
+
+
+def fail(message: str, fmt: str | None = None, label: str = "BREAKING-POINT") -> Exit:
+    """An Exit carrying a one-line error; nagios output also gets its UNKNOWN line."""
+    if (fmt or "").lower() == "nagios":
+        print(f"{label} UNKNOWN - {message}")
+    elif (fmt or "").lower() == "checkmk":
+        print(f'3 "{label}" - UNKNOWN - {message}')
+    print(f"error: {message}", file=sys.stderr)
+    return Exit(code=3)
+
+
+def guarded(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+    """Run a task body; RunbookError and Ctrl-C end it with one line, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RunbookError as exc:
+            raise fail(str(exc), kwargs.get("format"), label) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            raise Exit(code=130) from None
+
+    return wrapper
+
+
+def runbook_task(
+    help: dict[str, str] | None = None,  # noqa: A002 - Invoke's own name for it
+    iterable: Iterable[str] = (),
+    name: str | None = None,
+    label: str | None = None,
+) -> Callable[[Callable[..., Any]], Any]:
+    """Decorator: an Invoke task with the shared option help and one-line errors.
+
+    ``label`` prefixes Nagios UNKNOWN lines (default: the task's name).
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        params = inspect.signature(fn).parameters
+        merged = {k: v for k, v in COMMON_HELP.items() if k in params}
+        merged.update(help or {})
+        label_text = label or (name or fn.__name__).upper()
+        kwargs: dict[str, Any] = {"help": merged, "iterable": list(iterable)}
+        if name:
+            kwargs["name"] = name
+        return task(**kwargs)(guarded(fn, label_text))
+
+    return decorate
+
+
+def targets_from(options: dict[str, Any]) -> list[Target]:
+    """Build targets from a task's shared options."""
+    return select_targets(
+        options.get("host"),
+        options.get("container"),
+        known_hosts=options.get("known_hosts"),
+        identity=options.get("identity"),
+        connect_timeout=float(options.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
+        command_timeout=float(options.get("timeout") or DEFAULT_COMMAND_TIMEOUT),
+    )
+
+
+def _strip_target(message: str, target: Target) -> str:
+    prefix = f"{target.name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def collect_report(
+    name: str,
+    title: str,
+    noun: str,
+    targets: list[Target],
+    work: Callable[[Target], Awaitable[list[Finding]]],
+    parallel: int = DEFAULT_PARALLEL,
+) -> Report:
+    """Run ``work`` on all targets; a target that fails becomes an UNKNOWN finding."""
+    report = Report(name, title, noun, targets=[t.name for t in targets])
+    for target, result in asyncio.run(run_on_targets(targets, work, parallel=parallel)):
+        if isinstance(result, BaseException):
+            if isinstance(result, RunbookError):
+                message = _strip_target(str(result), target)
+            else:  # a bug or an unexpected library error: still one line
+                message = f"{type(result).__name__}: {result}"
+            print(f"error: {target.name}: {message}", file=sys.stderr)
+            report.findings.append(
+                Finding(f"{name}.reach", Severity.UNKNOWN, target.name, "", message)
+            )
+        else:
+            report.extend(result)
+    report.metrics.setdefault("targets", len(targets))
+    report.metrics["unreachable"] = sum(
+        1 for f in report.findings if f.check == f"{name}.reach"
+    )
+    return report
+
+
+def finish(report: Report, fmt: str | None) -> None:
+    """Render the report and end the task with the worst severity as exit status."""
+    code = render(report, check_format(fmt))
+    raise Exit(code=code)

@@ -1,0 +1,87 @@
+"""Lab topologies: named sets of containers that reproduce a failure story.
+
+Each topology knows how to start itself and when it is ready (a readiness
+check, never a fixed sleep). Later issues add more (moosefs, fleet, bacula).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import engine
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    description: str
+    start: Callable[[Any, str], dict[str, Any]]  # (client, name prefix) -> facts
+
+
+def _mounted(container: Any, path: str) -> bool:
+    code, _ = container.exec_run(["mountpoint", "-q", path])
+    return code == 0
+
+
+def start_nas(cl: Any, prefix: str) -> dict[str, Any]:
+    """One container with ext4 on loop devices: /srv/nas unsafe, /srv/clean default."""
+    image = engine.build_image("nas", cl)
+    name = f"{prefix}-nas"
+    volumes = {}
+    if (engine.REPO_ROOT / "tasks.py").is_file():  # run the runbooks from this checkout
+        volumes[str(engine.REPO_ROOT)] = {"bind": "/src", "mode": "ro"}
+    container = engine.run_container(
+        cl, image, name, "nas",
+        hostname="nas",
+        cap_add=["SYS_ADMIN"],  # mount(2); --privileged is refused in our sandbox
+        devices=["/dev/loop-control:/dev/loop-control:rwm"],
+        device_cgroup_rules=["b 7:* rwm"],  # loop block devices
+        volumes=volumes,
+    )
+    engine.wait_until(lambda: container.reload() or container.status == "running", 20,
+                      f"{name} running")
+    engine.exec_checked(container, ["nas-setup"], f"{name}: nas-setup")
+    engine.wait_until(lambda: _mounted(container, "/srv/nas"), 20, f"{name} /srv/nas mounted")
+    return {"container": name, "unsafe_mount": "/srv/nas", "clean_mount": "/srv/clean"}
+
+
+TOPOLOGIES: dict[str, Topology] = {
+    t.name: t
+    for t in (
+        Topology(
+            "nas",
+            "ext4 on loop devices: /srv/nas with barrier=0,data=writeback, /srv/clean default",
+            start_nas,
+        ),
+    )
+}
+
+
+def get(name: str) -> Topology:
+    try:
+        return TOPOLOGIES[name]
+    except KeyError:
+        raise engine.LabError(
+            f"unknown topology {name!r}: choose one of {', '.join(sorted(TOPOLOGIES))}"
+        ) from None
+
+
+def up(name: str, prefix: str = "bp") -> dict[str, Any]:
+    """Start topology ``name`` and return its facts once it is ready."""
+    topology = get(name)
+    cl = engine.client()
+    start = time.monotonic()
+    facts = topology.start(cl, prefix)
+    facts["seconds"] = round(time.monotonic() - start, 1)
+    return facts
+
+
+def down(name: str | None = None) -> int:
+    """Remove the containers of topology ``name`` (all lab containers when None)."""
+    if name is not None:
+        get(name)
+    cl = engine.client()
+    return engine.remove_containers(cl, engine.lab_containers(cl, name))

@@ -1,0 +1,165 @@
+"""Judge mount options: which ones trade crash safety for speed, and how badly.
+
+Facts behind the rules (kernel Documentation/admin-guide/ext4.rst and xfs.rst):
+
+- ext3/ext4 ``nobarrier`` (shown for ``barrier=0`` too): journal commits are no
+  longer forced to disk in order, so a power cut can leave the journal and the
+  metadata it protects inconsistent. Safe only behind a non-volatile cache.
+- ``data=writeback``: metadata is journaled but file data is not ordered
+  before it; after a crash, recently written files can hold stale blocks.
+- ``errors=continue``: the filesystem keeps writing after it detected
+  corruption, spreading the damage instead of stopping.
+- ``noblock_validity``: the check that new allocations do not overlap
+  metadata is off, so a corrupt bitmap can make data overwrite metadata.
+- ``commit=N`` large: up to N seconds of metadata are lost on a power cut.
+- XFS ``nobarrier``: only kernels before 4.19 accept it (newer ones refuse to
+  mount), so seeing it means an old kernel running without barriers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..core.errors import UsageError
+from ..core.findings import Finding, Severity
+from .parse import MountEntry
+
+PAGE = "runbooks/mount-options/"
+CHECK = "mounts.audit"
+EXT_TYPES = frozenset({"ext3", "ext4"})
+JOURNALED_TYPES = EXT_TYPES | {"xfs"}
+DEFAULT_MAX_COMMIT = 60
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str  # what --accept names, e.g. "nobarrier"
+    fstypes: frozenset[str]
+    severity: Severity
+    why: str
+    anchor: str
+    match: Callable[[MountEntry, int], str | None]  # -> the offending option text
+
+
+def _barrier_off(entry: MountEntry, _: int) -> str | None:
+    if entry.has("nobarrier"):
+        return "nobarrier"
+    if entry.has("barrier", "0"):
+        return "barrier=0"
+    return None
+
+
+def _option(name: str, value: str | None = None) -> Callable[[MountEntry, int], str | None]:
+    text = f"{name}={value}" if value is not None else name
+
+    def match(entry: MountEntry, _: int) -> str | None:
+        return text if entry.has(name, value) else None
+
+    return match
+
+
+def _long_commit(entry: MountEntry, max_commit: int) -> str | None:
+    value = entry.option_map().get("commit")
+    if value and value.isdigit() and int(value) > max_commit:
+        return f"commit={value}"
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "nobarrier", EXT_TYPES, Severity.CRIT,
+        "write barriers are off: a power cut can reorder journal commits and corrupt "
+        "the filesystem; acceptable only behind a battery- or flash-backed write cache",
+        "barriers-off", _barrier_off,
+    ),
+    Rule(
+        "nobarrier", frozenset({"xfs"}), Severity.CRIT,
+        "XFS without barriers (only kernels before 4.19 accept this option; newer ones "
+        "refuse to mount): a power cut can corrupt the log",
+        "xfs-nobarrier", _barrier_off,
+    ),
+    Rule(
+        "data=writeback", EXT_TYPES, Severity.WARN,
+        "file data is not written before the metadata that points to it: after a crash, "
+        "recently written files can contain stale or foreign blocks",
+        "data-writeback", _option("data", "writeback"),
+    ),
+    Rule(
+        "errors=continue", EXT_TYPES, Severity.WARN,
+        "the filesystem keeps writing after it detected corruption, spreading the damage; "
+        "remount-ro stops it",
+        "errors-continue", _option("errors", "continue"),
+    ),
+    Rule(
+        "noblock_validity", EXT_TYPES, Severity.WARN,
+        "allocations are no longer checked against metadata blocks, so a corrupt bitmap "
+        "can let file data overwrite metadata unnoticed",
+        "noblock-validity", _option("noblock_validity"),
+    ),
+    Rule(
+        "commit", EXT_TYPES, Severity.WARN,
+        "a long journal commit interval means that many seconds of metadata changes are "
+        "lost on a power cut (default 5 s)",
+        "commit-interval", _long_commit,
+    ),
+)
+
+RULE_KEYS = sorted({r.key for r in RULES})
+
+
+def parse_accepts(values: Iterable[str]) -> set[tuple[str, str]]:
+    """``MOUNTPOINT:KEY`` pairs from --accept; refuses unknown keys."""
+    accepted = set()
+    for value in values:
+        mount_point, sep, key = value.rpartition(":")
+        if not sep or not mount_point or key not in RULE_KEYS:
+            raise UsageError(
+                f"--accept {value!r}: expected MOUNTPOINT:OPTION with OPTION one of "
+                f"{', '.join(RULE_KEYS)}"
+            )
+        accepted.add((mount_point, key))
+    return accepted
+
+
+def judge_mounts(
+    entries: Iterable[MountEntry],
+    target: str,
+    accepted: set[tuple[str, str]] | None = None,
+    max_commit: int = DEFAULT_MAX_COMMIT,
+) -> list[Finding]:
+    """Findings for every journaled filesystem mount: problems, or one OK each."""
+    accepted = accepted or set()
+    findings: list[Finding] = []
+    for entry in entries:
+        if entry.fstype not in JOURNALED_TYPES:
+            continue
+        problems = []
+        for rule in RULES:
+            if entry.fstype not in rule.fstypes:
+                continue
+            option = rule.match(entry, max_commit)
+            if option is None:
+                continue
+            data = {
+                "device": entry.device, "fstype": entry.fstype,
+                "option": option, "options": list(entry.options),
+            }
+            if (entry.mount_point, rule.key) in accepted:
+                severity, message = Severity.OK, f"{option} (accepted risk)"
+            else:
+                severity, message = rule.severity, option
+            problems.append(
+                Finding(f"mounts.{rule.anchor}", severity, target, entry.mount_point, message,
+                        why=rule.why, page=f"{PAGE}#{rule.anchor}", data=data)
+            )
+        if problems:
+            findings.extend(problems)
+        else:
+            findings.append(
+                Finding(CHECK, Severity.OK, target, entry.mount_point,
+                        f"{entry.fstype}: no risky options",
+                        data={"device": entry.device, "fstype": entry.fstype,
+                              "options": list(entry.options)})
+            )
+    return findings

@@ -1,0 +1,16 @@
+"""Assemble the task tree shared by tasks.py and the ``bp`` command."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+
+def build() -> Collection:
+    from . import devtasks, lab, mounts
+
+    ns = Collection()
+    ns.add_collection(devtasks.site)
+    ns.add_collection(lab.ns)
+    ns.add_collection(mounts.ns)
+    ns.add_task(devtasks.test)
+    return ns
