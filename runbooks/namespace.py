@@ -6,11 +6,12 @@ from invoke import Collection
 
 
 def build() -> Collection:
-    from . import devtasks, lab, mounts
+    from . import changes, devtasks, lab, mounts
 
     ns = Collection()
     ns.add_collection(devtasks.site)
     ns.add_collection(lab.ns)
     ns.add_collection(mounts.ns)
+    ns.add_collection(changes.ns)
     ns.add_task(devtasks.test)
     return ns

@@ -72,7 +72,7 @@ def guarded(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
 
 
 def runbook_task(
-    help: dict[str, str] | None = None,  # noqa: A002 - Invoke's own name for it
+    help: dict[str, str] | None = None,
     iterable: Iterable[str] = (),
     name: str | None = None,
     label: str | None = None,

@@ -11,6 +11,7 @@ kind is first used, so that ``invoke --list`` stays fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
@@ -212,7 +213,9 @@ class SSHTarget(Target):
         try:
             result = await asyncio.wait_for(self._conn.run(command, check=False), timeout)
         except TimeoutError:
-            raise TargetError(f"{self.name}: {command} gave no answer within {timeout:g}s") from None
+            raise TargetError(
+                f"{self.name}: {command} gave no answer within {timeout:g}s"
+            ) from None
         except OSError as exc:
             raise TargetError(f"{self.name}: connection lost: {exc}") from None
         status = result.exit_status if result.exit_status is not None else 255
@@ -261,7 +264,8 @@ class ContainerTarget(Target):
             ) from None
         if code == 126 or (code == 127 and b"executable file not found" in out + err):
             raise TargetError(f"{self.name}: command not found: {argv[0]}")
-        return CommandResult(tuple(argv), code, _decode(out), _decode(err), time.monotonic() - start)
+        elapsed = time.monotonic() - start
+        return CommandResult(tuple(argv), code, _decode(out), _decode(err), elapsed)
 
 
 def parse_ssh_spec(spec: str) -> tuple[str | None, str, int | None]:
@@ -355,9 +359,7 @@ async def run_on_targets(
             except Exception as exc:  # one host's problem stays that host's
                 return target, exc
             finally:
-                try:
+                with contextlib.suppress(Exception):  # closing a dead link may fail too
                     await target.close()
-                except Exception:  # noqa: S110 - closing a dead link may fail too
-                    pass
 
     return list(await asyncio.gather(*(one(t) for t in targets)))

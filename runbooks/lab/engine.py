@@ -50,7 +50,9 @@ def log(message: str) -> None:
     print(f"lab: {message}", file=sys.stderr, flush=True)
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> float:
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2
+) -> float:
     """Poll ``check`` until it is true; return the seconds it took or raise LabError."""
     start = time.monotonic()
     delay = interval
@@ -121,7 +123,7 @@ def ensure_engine(install: bool = True) -> None:
     logfile = STATE_DIR / "dockerd.log"
     log(f"starting dockerd (log: {logfile})")
     with open(logfile, "ab") as out:
-        subprocess.Popen(  # noqa: S603 - fixed argv
+        subprocess.Popen(
             ["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
         )
     took = wait_until(engine_answers, 60, "dockerd")

@@ -1,6 +1,6 @@
 """mounts: filesystem mount options that trade crash safety for speed.
 
-Tasks: ``mounts.audit`` (read-only).
+Tasks: ``mounts.audit`` (read-only) and ``mounts.fix`` (dry-run unless --apply).
 Page: docs/runbooks/mount-options.md.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ..core.runner import runbook_task, collect_report, finish, targets_from
+from ..core.runner import collect_report, finish, runbook_task, targets_from
 from ..core.targets import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -37,7 +37,7 @@ def audit(
     container=None,
     accept=None,
     max_commit=60,
-    format=None,  # noqa: A002 - the option users type is --format
+    format=None,
     known_hosts=None,
     identity=None,
     connect_timeout=DEFAULT_CONNECT_TIMEOUT,
@@ -74,5 +74,56 @@ def audit(
     finish(report, format)
 
 
+@runbook_task(
+    help={
+        "mount_point": "The mount point to fix, exactly as /proc/mounts shows it.",
+        "max_commit": "Treat ext4 commit= above this many seconds as risky (default 60).",
+    },
+    label="MOUNTS",
+)
+def fix(
+    c,
+    mount_point,
+    apply=False,
+    host=None,
+    container=None,
+    max_commit=60,
+    known_hosts=None,
+    identity=None,
+    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+    timeout=DEFAULT_COMMAND_TIMEOUT,
+):
+    """Undo risky ext4 options on a live mount with `mount -o remount` (dry run by default).
+
+    Turns barriers back on, sets errors=remount-ro and block_validity, and
+    shortens a long commit interval. Each applied remount is checked in
+    /proc/mounts afterwards and recorded with its undo (`invoke changes.undo`).
+    data=writeback cannot change while mounted: it is printed as a manual step,
+    like the /etc/fstab edit that makes the fix permanent.
+    """
+    import asyncio
+
+    from ..core.changes import apply_plan
+    from ..core.errors import UsageError
+    from .parse import parse_mounts
+    from .remedy import find_mount, plan_fix
+
+    options = dict(host=host, container=container, known_hosts=known_hosts,
+                   identity=identity, connect_timeout=connect_timeout, timeout=timeout)
+    targets = targets_from(options)
+    if len(targets) != 1:
+        raise UsageError("mounts.fix changes one target at a time; give one --host or --container")
+    target = targets[0]
+
+    async def run() -> int:
+        async with target:
+            entry = find_mount(parse_mounts(await target.read_file(PROC_MOUNTS)), mount_point)
+            plan = plan_fix(entry, target, PROC_MOUNTS, int(max_commit))
+            return await apply_plan(plan, apply)
+
+    asyncio.run(run())
+
+
 ns = Collection("mounts")
 ns.add_task(audit)
+ns.add_task(fix)

@@ -147,6 +147,7 @@ def judge_mounts(
             }
             if (entry.mount_point, rule.key) in accepted:
                 severity, message = Severity.OK, f"{option} (accepted risk)"
+                data["accepted"] = True
             else:
                 severity, message = rule.severity, option
             problems.append(

@@ -1,0 +1,87 @@
+"""Pytest plugin: run the console blocks of docs/ in the lab with Sybil.
+
+Each page with ``lab: TOPOLOGY`` front matter gets its own fresh container;
+its console blocks run in page order (state carries from block to block, as
+it would for a reader following along), and each command's output must match
+the page after normalising volatile parts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sybil import Example, Sybil
+from sybil.parsers.markdown import CodeBlockParser
+
+from tests.docblocks import NOT_EXECUTED, front_matter, normalise, parse_console
+
+CONTAINER_KEY = "_bp_container"
+
+
+def _container_for(example: Example) -> Any:
+    namespace = example.namespace
+    if CONTAINER_KEY not in namespace:
+        path = Path(example.path)
+        topology = front_matter(path).get("lab")
+        if not topology:
+            raise AssertionError(
+                f"{path.name}: console block but no `lab:` front matter to run it in "
+                "(or mark it <!-- not-executed: reason -->)"
+            )
+        lab = namespace["lab"]
+        facts = lab.up(topology)
+        namespace[CONTAINER_KEY] = facts["container"]
+    return namespace["lab"].container(namespace[CONTAINER_KEY])
+
+
+def evaluate_console(example: Example) -> str | None:
+    container = _container_for(example)
+    for cmd in parse_console(example.parsed):
+        code, output = container.exec_run(["bash", "-c", cmd.command], workdir="/src")
+        actual = output.decode("utf-8", "replace")
+        where = f"line {example.line + cmd.line}: $ {cmd.command}"
+        if code != 0:
+            return (
+                f"{where}\nexited {code} (show an expected status with "
+                f'`; echo "exit status $?"`):\n{actual}'
+            )
+        want, got = normalise("\n".join(cmd.expected)), normalise(actual)
+        if want != got:
+            diff = "\n".join(
+                difflib.unified_diff(want.splitlines(), got.splitlines(), "page", "ran",
+                                     lineterm="")
+            )
+            return f"{where}\noutput differs from the page:\n{diff}"
+    return None
+
+
+class ConsoleParser:
+    """Console fences, minus those marked ``<!-- not-executed: ... -->``."""
+
+    def __init__(self) -> None:
+        self.inner = CodeBlockParser(language="console", evaluator=evaluate_console)
+
+    def __call__(self, document: Any) -> Iterable[Any]:
+        for region in self.inner(document):
+            before = document.text[: region.start].rstrip().splitlines()[-1:]
+            if before and NOT_EXECUTED.search(before[0]):
+                continue
+            yield region
+
+
+def _teardown(namespace: dict[str, Any]) -> None:
+    if CONTAINER_KEY in namespace:
+        namespace["lab"].remove(namespace.pop(CONTAINER_KEY))
+
+
+DOCS_SYBIL = Sybil(
+    parsers=[ConsoleParser()],
+    patterns=["*.md"],
+    path=str(Path(__file__).resolve().parents[1] / "docs"),
+    fixtures=["lab"],
+    teardown=_teardown,
+)
+pytest_collect_file = DOCS_SYBIL.pytest()

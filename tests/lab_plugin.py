@@ -1,0 +1,99 @@
+"""Pytest plugin: lab containers for tests, and their removal however the run ends.
+
+- Every container a test run starts is labelled ``breaking-point.owner=pid:<pytest pid>``
+  (BP_LAB_OWNER is inherited by `invoke` subprocesses too).
+- At the start, containers of earlier runs whose process is gone are reaped.
+- At the end (pass, fail, Ctrl-C, SIGTERM) this run's containers are removed.
+- No engine means the lab tests fail loudly with the reason; they never skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import signal
+from typing import Any
+
+import pytest
+
+OWNER = f"pid:{os.getpid()}"
+
+
+class LabSession:
+    """Starts topologies for tests under unique names and removes them all at the end."""
+
+    def __init__(self) -> None:
+        from runbooks.lab import engine
+
+        self.engine = engine
+        self.client = engine.client()
+        self._ids = itertools.count(1)
+
+    def up(self, topology: str) -> dict[str, Any]:
+        from runbooks.lab import topologies
+
+        return topologies.up(topology, prefix=f"bp-t{os.getpid()}-{next(self._ids)}")
+
+    def container(self, name: str) -> Any:
+        return self.client.containers.get(name)
+
+    def remove(self, name: str) -> None:
+        from docker.errors import NotFound
+
+        with contextlib.suppress(NotFound):
+            self.client.containers.get(name).remove(force=True)
+
+    def remove_all(self) -> int:
+        mine = self.client.containers.list(
+            all=True, filters={"label": f"{self.engine.OWNER_LABEL}={OWNER}"}
+        )
+        return self.engine.remove_containers(self.client, mine)
+
+
+def _engine_or_fail() -> LabSession:
+    from runbooks.lab.engine import LabError
+
+    try:
+        return LabSession()
+    except LabError as exc:
+        pytest.fail(f"lab tests need a Docker engine: {exc}", pytrace=False)
+
+
+def _sigterm_to_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["BP_LAB_OWNER"] = OWNER
+    # SIGTERM (CI time-outs, `kill`) unwinds like Ctrl-C so fixtures and hooks clean up.
+    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+
+
+_session: LabSession | None = None
+
+
+@pytest.fixture(scope="session")
+def lab() -> Any:
+    """The lab for this test run. Reaps orphans of killed runs first."""
+    global _session
+    session = _engine_or_fail()
+    session.engine.reap_orphans(session.client)
+    _session = session
+    yield session
+    session.remove_all()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Second line of defence: fixture teardown may not run after an interrupt.
+    if _session is not None:
+        with contextlib.suppress(Exception):
+            _session.remove_all()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from sybil.integration.pytest import SybilItem
+
+    for item in items:
+        if isinstance(item, SybilItem):
+            item.add_marker(pytest.mark.lab)

@@ -1,0 +1,143 @@
+"""The tasks as an operator runs them: exit codes, one-line errors, no tracebacks, no injection."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+INVOKE = [sys.executable, "-m", "invoke"]
+
+
+def run(*args, timeout=60):
+    return subprocess.run([*INVOKE, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def assert_one_line_error(proc, *needles):
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, proc.stderr
+    for needle in needles:
+        assert needle in errors[0]
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_saved_copy_of_the_story_nas(tmp_path):
+    saved = tmp_path / "mounts"
+    saved.write_text(
+        "/dev/md0 /i-data/ef9c2dc9 ext4 rw,noatime,barrier=0,data=writeback,usrquota 0 0\n"
+        "/dev/md1 /boot ext4 rw,relatime 0 0\n"
+    )
+    proc = run("mounts.audit", "--mounts-file", str(saved), "--format", "nagios")
+    assert proc.returncode == 2
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("MOUNTS CRITICAL - /i-data/ef9c2dc9: barrier=0, data=writeback")
+    assert first.endswith("| targets=1 unreachable=0 mounts=2")
+
+
+def test_json_has_one_finding_per_problem(tmp_path):
+    saved = tmp_path / "mounts"
+    saved.write_text("/dev/a /d ext4 rw,nobarrier,data=writeback,errors=continue 0 0\n"
+                     "/dev/b /e xfs rw 0 0\n")
+    proc = run("mounts.audit", "--mounts-file", str(saved), "--format", "json")
+    assert proc.returncode == 2
+    doc = json.loads(proc.stdout)
+    problems = [(f["subject"], f["data"]["option"]) for f in doc["findings"]
+                if f["severity"] != "OK"]
+    assert problems == [("/d", "nobarrier"), ("/d", "data=writeback"), ("/d", "errors=continue")]
+    assert doc["status"] == "CRIT" and doc["metrics"]["mounts"] == 2
+
+
+def test_clean_table_exits_zero(tmp_path):
+    saved = tmp_path / "mounts"
+    saved.write_text("/dev/a / ext4 rw,relatime,errors=remount-ro 0 1\n")
+    proc = run("mounts.audit", "--mounts-file", str(saved))
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "Mount options: 1 mount checked, all OK"
+
+
+@pytest.mark.parametrize("fmt", ["table", "nagios", "json", "checkmk"])
+def test_unreadable_mounts_file_is_unknown_with_one_line(tmp_path, fmt):
+    proc = run("mounts.audit", "--mounts-file", str(tmp_path / "nope"), "--format", fmt)
+    assert proc.returncode == 3
+    assert_one_line_error(proc, "cannot read", "No such file or directory")
+
+
+def test_unparsable_mounts_file_names_the_line(tmp_path):
+    bad = tmp_path / "mounts"
+    bad.write_text("/dev/a / ext4 rw 0 0\n<html>not a mount table\n")
+    proc = run("mounts.audit", "--mounts-file", str(bad), "--format", "nagios")
+    assert proc.returncode == 3
+    assert proc.stdout.startswith("MOUNTS UNKNOWN - ")
+    assert_one_line_error(proc, str(bad), "line 2: expected 6 fields")
+
+
+def test_unreachable_host_is_unknown_within_the_connect_timeout():
+    start = time.monotonic()
+    proc = run("mounts.audit", "--host", f"127.0.0.1:{closed_port()}", "--connect-timeout", "2",
+               "--format", "nagios")
+    assert time.monotonic() - start < 10
+    assert proc.returncode == 3
+    assert proc.stdout.startswith("MOUNTS UNKNOWN - ")
+    assert_one_line_error(proc, "127.0.0.1", "Connection refused")
+
+
+def test_hostile_host_name_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    proc = run("mounts.audit", "--host", f"$(touch {marker})", "--format", "nagios")
+    assert proc.returncode == 3
+    assert_one_line_error(proc, "invalid host name")
+    assert not marker.exists()
+
+
+def test_hostile_mount_point_is_reported_verbatim_and_runs_nothing(tmp_path):
+    marker = Path("/tmp/pwned")  # the name captured from the kernel points here
+    marker.unlink(missing_ok=True)
+    proc = run("mounts.audit", "--mounts-file", str(DATA / "proc-mounts-hostile.txt"),
+               "--format", "json")
+    doc = json.loads(proc.stdout)
+    assert doc["findings"][0]["subject"] == "/srv/it's a \"nas\" $(touch /tmp/pwned);\tx\\y"
+    assert proc.returncode == 2 and not marker.exists()
+
+
+def test_bad_option_values_are_usage_errors(tmp_path):
+    proc = run("mounts.audit", "--format", "xml")
+    assert proc.returncode == 3
+    assert_one_line_error(proc, "unknown format 'xml'")
+    proc = run("mounts.audit", "--accept", "/data")
+    assert proc.returncode == 3
+    assert_one_line_error(proc, "--accept '/data'")
+
+
+def test_fix_refuses_a_path_that_is_not_a_mount_point():
+    proc = run("mounts.fix", "/no/such/mount")
+    assert proc.returncode == 3
+    assert_one_line_error(proc, "'/no/such/mount' is not a mount point")
+
+
+def test_fix_without_apply_changes_nothing_on_a_clean_host(tmp_path):
+    env = dict(os.environ, BP_STATE_DIR=str(tmp_path))
+    proc = subprocess.run([*INVOKE, "mounts.fix", "/"], cwd=REPO, capture_output=True,
+                          text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "changes.jsonl").exists()
+
+
+def test_undo_of_unknown_change_is_one_line(tmp_path):
+    env = dict(os.environ, BP_STATE_DIR=str(tmp_path))
+    proc = subprocess.run([*INVOKE, "changes.undo", "7"], cwd=REPO, capture_output=True,
+                          text=True, env=env, check=False)
+    assert proc.returncode == 3
+    assert_one_line_error(proc, "no recorded change 7")

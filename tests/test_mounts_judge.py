@@ -1,0 +1,75 @@
+"""The mount-option rules: what is flagged, how badly, and what is left alone."""
+
+import pytest
+
+from runbooks.core.errors import UsageError
+from runbooks.core.findings import Severity
+from runbooks.mounts.judge import judge_mounts, parse_accepts
+from runbooks.mounts.parse import parse_mounts
+
+
+def judge(line, **kw):
+    return [(f.severity, f.message) for f in judge_mounts(parse_mounts(line), "t", **kw)]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ("rw,nobarrier", [(Severity.CRIT, "nobarrier")]),
+        ("rw,barrier=0", [(Severity.CRIT, "barrier=0")]),
+        ("rw,data=writeback", [(Severity.WARN, "data=writeback")]),
+        ("rw,errors=continue", [(Severity.WARN, "errors=continue")]),
+        ("rw,noblock_validity", [(Severity.WARN, "noblock_validity")]),
+        ("rw,commit=300", [(Severity.WARN, "commit=300")]),
+        ("rw,commit=30", [(Severity.OK, "ext4: no risky options")]),
+        ("rw,relatime,errors=remount-ro,data=ordered",
+         [(Severity.OK, "ext4: no risky options")]),
+        ("rw,barrier=1,data=journal", [(Severity.OK, "ext4: no risky options")]),
+    ],
+)
+def test_ext4_rules(options, expected):
+    assert judge(f"/dev/sdb1 /data ext4 {options} 0 0") == expected
+
+
+def test_story_nas_gets_both_findings_worst_first_in_rule_order():
+    line = "/dev/md0 /i-data/ef9c2dc9 ext4 rw,noatime,barrier=0,data=writeback,usrquota 0 0"
+    assert judge(line) == [(Severity.CRIT, "barrier=0"), (Severity.WARN, "data=writeback")]
+
+
+def test_xfs_nobarrier_is_critical_and_ext_only_rules_do_not_apply():
+    assert judge("/dev/sdc /x xfs rw,nobarrier,errors=continue 0 0") == [
+        (Severity.CRIT, "nobarrier")
+    ]
+
+
+def test_other_filesystems_are_not_judged():
+    assert judge("tmpfs /run tmpfs rw,nobarrier 0 0\nnfs:/e /mnt nfs rw,nobarrier 0 0") == []
+
+
+def test_commit_threshold_is_settable():
+    assert judge("/dev/a /d ext4 rw,commit=30 0 0", max_commit=10) == [
+        (Severity.WARN, "commit=30")
+    ]
+
+
+def test_accepted_risk_turns_ok_but_stays_visible():
+    accepted = parse_accepts(["/backup:nobarrier"])
+    findings = judge_mounts(
+        parse_mounts("/dev/a /backup ext4 rw,nobarrier,data=writeback 0 0"), "t", accepted
+    )
+    assert [(f.severity, f.message, f.data.get("accepted")) for f in findings] == [
+        (Severity.OK, "nobarrier (accepted risk)", True),
+        (Severity.WARN, "data=writeback", None),
+    ]
+
+
+def test_findings_link_their_page_and_say_why():
+    (finding,) = judge_mounts(parse_mounts("/dev/a /d ext4 rw,nobarrier 0 0"), "t")
+    assert finding.page == "runbooks/mount-options/#barriers-off"
+    assert "power cut" in finding.why
+
+
+@pytest.mark.parametrize("value", ["/backup", "/backup:barrier", ":nobarrier", "nobarrier"])
+def test_bad_accept_values_are_refused(value):
+    with pytest.raises(UsageError, match="--accept"):
+        parse_accepts([value])
