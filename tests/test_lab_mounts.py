@@ -33,10 +33,14 @@ def exec_ok(container, *argv):
 
 def test_unsafe_mount_is_critical_and_named(nas):
     name, _ = nas
-    proc = invoke("mounts.audit", "--container", name, "--format", "nagios")
+    proc = invoke("mounts.audit", "--container", name, "--mount-point", "/srv/*",
+                  "--format", "nagios")
     assert proc.returncode == 2, proc.stderr
     first = proc.stdout.splitlines()[0]
-    assert first.startswith("MOUNTS CRITICAL - /srv/nas: nobarrier, data=writeback |")
+    assert first.startswith(
+        "MOUNTS CRITICAL - /srv/nas: nobarrier, data=writeback, errors=continue (filesystem "
+        "default) |"
+    )
     assert "/srv/clean" not in first
 
 
@@ -44,9 +48,14 @@ def test_json_one_finding_per_problem(nas):
     name, _ = nas
     proc = invoke("mounts.audit", "--container", name, "--format", "json")
     doc = json.loads(proc.stdout)
-    problems = [(f["subject"], f["data"]["option"], f["severity"]) for f in doc["findings"]
-                if f["severity"] != "OK"]
-    assert problems == [("/srv/nas", "nobarrier", "CRIT"), ("/srv/nas", "data=writeback", "WARN")]
+    problems = [(f["subject"], f["data"]["option"], f["severity"], f["data"]["source"])
+                for f in doc["findings"] if f["severity"] != "OK" and f["subject"] != "/src"
+                and not f["subject"].startswith("/etc/")]
+    assert problems == [
+        ("/srv/nas", "nobarrier", "CRIT", "mount table"),
+        ("/srv/nas", "data=writeback", "WARN", "mount table"),
+        ("/srv/nas", "errors=continue", "WARN", "default"),
+    ]
     assert "/srv/clean" in {f["subject"] for f in doc["findings"]}
     assert proc.returncode == 2
 
@@ -54,7 +63,8 @@ def test_json_one_finding_per_problem(nas):
 def test_clean_mounts_exit_zero(nas):
     name, container = nas
     exec_ok(container, "umount", "/srv/nas")
-    proc = invoke("mounts.audit", "--container", name, "--format", "nagios")
+    proc = invoke("mounts.audit", "--container", name, "--mount-point", "/srv/*",
+                  "--format", "nagios")
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("MOUNTS OK - ")
 
@@ -80,7 +90,7 @@ def test_hostile_mount_point_reported_and_fixed_without_running_anything(nas, tm
     env = {"BP_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     applied = invoke("mounts.fix", HOSTILE, "--container", name, "--apply", env=env)
     assert applied.returncode == 0, applied.stderr
-    assert f"done: turn write barriers back on for {HOSTILE}" in applied.stdout
+    assert f"done: turn write barriers back on for {HOSTILE} (was nobarrier)" in applied.stdout
     mounts = exec_ok(container, "cat", "/proc/mounts")
     hostile_line = next(line for line in mounts.splitlines() if "hostile" in line
                         or "it's" in line)

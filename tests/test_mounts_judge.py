@@ -1,5 +1,7 @@
 """The mount-option rules: what is flagged, how badly, and what is left alone."""
 
+from dataclasses import replace
+
 import pytest
 
 from runbooks.core.errors import UsageError
@@ -73,3 +75,29 @@ def test_findings_link_their_page_and_say_why():
 def test_bad_accept_values_are_refused(value):
     with pytest.raises(UsageError, match="--accept"):
         parse_accepts([value])
+
+
+def test_defaults_in_force_are_flagged_and_labelled_as_such():
+    (entry,) = parse_mounts("/dev/sdb1 /data ext4 rw,relatime 0 0")
+    entry = replace(entry, effective=("rw", "barrier", "errors=continue", "data=ordered",
+                                      "commit=5", "block_validity"))
+    (finding,) = judge_mounts([entry], "t")
+    assert (finding.severity, finding.message) == (
+        Severity.WARN, "errors=continue (filesystem default)"
+    )
+    assert finding.data["source"] == "default"
+
+
+def test_effective_nobarrier_keeps_the_mount_tables_spelling():
+    (entry,) = parse_mounts("/dev/a /d ext4 rw,barrier=0 0 0")
+    entry = replace(entry, effective=("rw", "nobarrier", "errors=remount-ro"))
+    assert [f.message for f in judge_mounts([entry], "t")] == ["barrier=0"]
+
+
+def test_accept_takes_globs():
+    accepted = parse_accepts(["/srv/*:errors=continue"])
+    lines = "/dev/a /srv/a ext4 rw,errors=continue 0 0\n/dev/b /data ext4 rw,errors=continue 0 0"
+    assert judge(lines, accepted=accepted) == [
+        (Severity.OK, "errors=continue (accepted risk)"),
+        (Severity.WARN, "errors=continue"),
+    ]

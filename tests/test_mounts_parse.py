@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from runbooks.core.errors import ParseError
-from runbooks.mounts.parse import decode_octal, parse_mounts
+from runbooks.mounts.parse import decode_octal, parse_effective, parse_mounts, with_effective
 
 DATA = Path(__file__).parent / "data"
 
@@ -53,3 +53,35 @@ def test_comments_and_blank_lines_are_ignored():
 def test_malformed_tables_name_the_line(text, message):
     with pytest.raises(ParseError, match=message):
         parse_mounts(text)
+
+
+def test_effective_options_from_the_lab_show_hidden_defaults():
+    entries = with_effective(
+        parse_mounts((DATA / "proc-mounts-nas-lab.txt").read_text()),
+        (DATA / "effective-nas-lab.txt").read_text(),
+    )
+    by_mp = {e.mount_point: e for e in entries}
+    nas, clean = by_mp["/srv/nas"], by_mp["/srv/clean"]
+    # /proc/mounts says nothing about errors= for /srv/nas; the kernel does.
+    assert not any(o.startswith("errors=") for o in nas.options)
+    assert "errors=continue" in nas.effective and nas.has("errors", "continue")
+    assert clean.has("errors", "remount-ro") and clean.has("barrier")
+    assert by_mp["/src"].effective is not None  # the bind mount of the host's ext4
+    assert by_mp["/proc"].effective is None
+
+
+def test_parse_effective_maps_device_mapper_names():
+    # Shape of grep -H output on an LVM host (no device-mapper in our lab kernel).
+    text = (
+        "/proc/fs/ext4/dm-3/options:rw\n/proc/fs/ext4/dm-3/options:errors=remount-ro\n"
+        "/sys/block/dm-3/dm/name:vg0-srv\ngarbage line\n"
+    )
+    ext4, mapper = parse_effective(text)
+    assert ext4 == {"dm-3": ("rw", "errors=remount-ro")} and mapper == {"vg0-srv": "dm-3"}
+    (entry,) = with_effective(parse_mounts("/dev/mapper/vg0-srv /srv ext4 rw 0 0"), text)
+    assert entry.has("errors", "remount-ro")
+
+
+def test_saved_tables_without_effective_options_are_judged_as_listed():
+    (entry,) = with_effective(parse_mounts("/dev/sdz1 /x ext4 rw 0 0"), "")
+    assert entry.effective is None and entry.option_map() == {"rw": None}

@@ -139,11 +139,11 @@ def render_nagios(report: Report, out: TextIO) -> None:
         text = "; ".join(shown)
     else:
         text = _summary(report)
-        accepted = [f for f in report.findings if f.data.get("accepted")]
-        if accepted:
-            text += "; accepted risks: " + ", ".join(
-                f"{f.subject} {f.data.get('option', f.message)}" for f in accepted
-            )
+    accepted = [f for f in report.findings if f.data.get("accepted")]
+    if accepted:  # accepted risks stay visible, never silently green
+        text += "; accepted risks: " + ", ".join(
+            f"{f.subject} {f.data.get('option', f.message)}" for f in accepted
+        )
     perf = " ".join(f"{_perf_name(k)}={v:g}" for k, v in report.metrics.items())
     label = report.name.split(".")[0].upper()
     line = f"{label} {worst.nagios} - {text}"

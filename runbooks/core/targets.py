@@ -189,8 +189,9 @@ class SSHTarget(Target):
             )
         except asyncssh.HostKeyNotVerifiable as exc:
             where = self.known_hosts or "~/.ssh/known_hosts"
+            detail = "" if "not trusted" in exc.reason else f": {exc.reason}"
             raise TargetError(
-                f"{self.name}: host key not trusted (checked against {where}): {exc.reason}"
+                f"{self.name}: host key not trusted (checked against {where}){detail}"
             ) from None
         except asyncssh.PermissionDenied:
             raise TargetError(f"{self.name}: authentication refused") from None

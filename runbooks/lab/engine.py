@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -314,3 +315,56 @@ def exec_checked(container: Any, argv: list[str], what: str) -> str:
         tail = text.strip().splitlines()[-1:] or ["(no output)"]
         raise LabError(f"{what}: exit {code}: {tail[0]}")
     return text
+
+
+def lab_key() -> Path:
+    """The lab's SSH client key (ed25519), made on first use; returns the private key path."""
+    key = STATE_DIR / "lab" / "id_ed25519"
+    if not key.exists():
+        import asyncssh  # lazy
+
+        key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private = asyncssh.generate_private_key("ssh-ed25519", comment="breaking-point-lab")
+        private.write_private_key(str(key))
+        key.chmod(0o600)
+        private.write_public_key(str(key) + ".pub")
+    return key
+
+
+def _put_file(container: Any, directory: str, name: str, data: bytes, mode: int) -> None:
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), mode
+        tar.addfile(info, io.BytesIO(data))
+    container.put_archive(directory, buffer.getvalue())
+
+
+def _ssh_banner(port: int) -> bool:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+        return conn.recv(64).startswith(b"SSH-2.0-")
+
+
+def enable_ssh(container: Any) -> dict[str, str]:
+    """Authorise the lab key for root, trust the container's host key, wait for sshd.
+
+    Needs the container's port 22 published on 127.0.0.1. Returns the
+    target spec, identity and known_hosts file to pass to runbooks.
+    """
+    key = lab_key()
+    _put_file(container, "/root/.ssh", "authorized_keys",
+              Path(str(key) + ".pub").read_bytes(), 0o600)
+    container.reload()
+    port = int(container.ports["22/tcp"][0]["HostPort"])
+    host_key = exec_checked(container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"],
+                            f"{container.name}: host key")
+    key_type, key_data = host_key.split()[:2]
+    known_hosts = STATE_DIR / "lab" / f"known_hosts-{container.name}"
+    known_hosts.write_text(f"[127.0.0.1]:{port} {key_type} {key_data}\n")
+    wait_until(lambda: _ssh_banner(port), 20, f"{container.name} sshd")
+    return {"ssh": f"root@127.0.0.1:{port}", "identity": str(key),
+            "known_hosts": str(known_hosts)}

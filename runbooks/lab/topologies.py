@@ -21,6 +21,11 @@ class Topology:
     start: Callable[[Any, str], dict[str, Any]]  # (client, name prefix) -> facts
 
 
+def _running(container: Any) -> bool:
+    container.reload()
+    return container.status == "running"
+
+
 def _mounted(container: Any, path: str) -> bool:
     code, _ = container.exec_run(["mountpoint", "-q", path])
     return code == 0
@@ -40,12 +45,14 @@ def start_nas(cl: Any, prefix: str) -> dict[str, Any]:
         devices=["/dev/loop-control:/dev/loop-control:rwm"],
         device_cgroup_rules=["b 7:* rwm"],  # loop block devices
         volumes=volumes,
+        ports={"22/tcp": ("127.0.0.1", None)},  # loopback only, a free port
     )
-    engine.wait_until(lambda: container.reload() or container.status == "running", 20,
-                      f"{name} running")
+    engine.wait_until(lambda: _running(container), 20, f"{name} running")
     engine.exec_checked(container, ["nas-setup"], f"{name}: nas-setup")
     engine.wait_until(lambda: _mounted(container, "/srv/nas"), 20, f"{name} /srv/nas mounted")
-    return {"container": name, "unsafe_mount": "/srv/nas", "clean_mount": "/srv/clean"}
+    facts = {"container": name, "unsafe_mount": "/srv/nas", "clean_mount": "/srv/clean"}
+    facts.update(engine.enable_ssh(container))
+    return facts
 
 
 TOPOLOGIES: dict[str, Topology] = {

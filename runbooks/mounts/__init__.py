@@ -1,10 +1,13 @@
 """mounts: filesystem mount options that trade crash safety for speed.
 
 Tasks: ``mounts.audit`` (read-only) and ``mounts.fix`` (dry-run unless --apply).
-Page: docs/runbooks/mount-options.md.
+Page: docs/runbooks/mount-options.md. Layers: collect.py (read the target),
+parse.py (text to entries), judge.py (entries to findings), remedy.py (plans).
 """
 
 from __future__ import annotations
+
+import fnmatch
 
 from invoke import Collection
 
@@ -16,23 +19,31 @@ from ..core.targets import (
     Target,
 )
 
-PROC_MOUNTS = "/proc/mounts"
+PROC_MOUNTS = "/proc/mounts"  # also in collect.py, which this module loads lazily
+
+
+def _selected(mount_point: str, patterns: list[str]) -> bool:
+    return not patterns or any(fnmatch.fnmatchcase(mount_point, p) for p in patterns)
 
 
 @runbook_task(
     help={
         "mounts_file": "Read this mount table instead of /proc/mounts: a saved copy "
-        "(locally), or another path on each target.",
+        "(locally), or another path on each target. Saved copies are judged on their "
+        "listed options only.",
+        "mount_point": "Only judge mount points matching this glob, e.g. '/srv/*'. "
+        "Repeatable.",
         "accept": "Accept a known risk as OK: MOUNTPOINT:OPTION, e.g. /backup:nobarrier "
-        "for a disk behind a battery-backed cache. Repeatable.",
+        "for a disk behind a battery-backed cache; MOUNTPOINT may be a glob. Repeatable.",
         "max_commit": "Warn when ext4 commit= exceeds this many seconds (default 60).",
     },
-    iterable=["accept"],
+    iterable=["accept", "mount_point"],
     label="MOUNTS",
 )
 def audit(
     c,
     mounts_file=None,
+    mount_point=None,
     host=None,
     container=None,
     accept=None,
@@ -49,23 +60,24 @@ def audit(
     Reads /proc/mounts (or --mounts-file) on this host, on --host targets over
     SSH, or in --container targets, and reports per mount: barriers off
     (CRIT), data=writeback, errors=continue, noblock_validity and a long
-    commit interval (WARN). Every finding says why it matters and links its page.
+    commit interval (WARN). For live ext4 mounts it also reads the kernel's
+    effective options (/proc/fs/ext4/DEV/options), because /proc/mounts hides
+    defaults such as a superblock that says "continue on errors". Every finding
+    says why it matters and links its page.
     """
+    from .collect import read_mounts
     from .judge import judge_mounts, parse_accepts
-    from .parse import parse_mounts
 
     accepted = parse_accepts(accept or [])
+    patterns = list(mount_point or [])
     path = mounts_file or PROC_MOUNTS
-    options = dict(host=host, container=container, known_hosts=known_hosts,
-                   identity=identity, connect_timeout=connect_timeout, timeout=timeout)
-    targets = targets_from(options)
+    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
+                                identity=identity, connect_timeout=connect_timeout,
+                                timeout=timeout))
 
     async def work(target: Target):
-        text = await target.read_file(path)
-        try:
-            entries = parse_mounts(text)
-        except Exception as exc:
-            raise type(exc)(f"{target.name}: {path}: {exc}") from None
+        entries = [e for e in await read_mounts(target, path)
+                   if _selected(e.mount_point, patterns)]
         return judge_mounts(entries, target.name, accepted, int(max_commit))
 
     report = collect_report("mounts.audit", "Mount options", "mount", targets, work,
@@ -96,8 +108,8 @@ def fix(
     """Undo risky ext4 options on a live mount with `mount -o remount` (dry run by default).
 
     Turns barriers back on, sets errors=remount-ro and block_validity, and
-    shortens a long commit interval. Each applied remount is checked in
-    /proc/mounts afterwards and recorded with its undo (`invoke changes.undo`).
+    shortens a long commit interval. Each applied remount is verified by
+    judging the mount again, and recorded with its undo (`invoke changes.undo`).
     data=writeback cannot change while mounted: it is printed as a manual step,
     like the /etc/fstab edit that makes the fix permanent.
     """
@@ -105,21 +117,20 @@ def fix(
 
     from ..core.changes import apply_plan
     from ..core.errors import UsageError
-    from .parse import parse_mounts
+    from .collect import read_mounts
     from .remedy import find_mount, plan_fix
 
-    options = dict(host=host, container=container, known_hosts=known_hosts,
-                   identity=identity, connect_timeout=connect_timeout, timeout=timeout)
-    targets = targets_from(options)
+    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
+                                identity=identity, connect_timeout=connect_timeout,
+                                timeout=timeout))
     if len(targets) != 1:
         raise UsageError("mounts.fix changes one target at a time; give one --host or --container")
     target = targets[0]
 
     async def run() -> int:
         async with target:
-            entry = find_mount(parse_mounts(await target.read_file(PROC_MOUNTS)), mount_point)
-            plan = plan_fix(entry, target, PROC_MOUNTS, int(max_commit))
-            return await apply_plan(plan, apply)
+            entry = find_mount(await read_mounts(target), mount_point)
+            return await apply_plan(plan_fix(entry, target, read_mounts, int(max_commit)), apply)
 
     asyncio.run(run())
 

@@ -18,6 +18,7 @@ Facts behind the rules (kernel Documentation/admin-guide/ext4.rst and xfs.rst):
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -43,10 +44,11 @@ class Rule:
 
 
 def _barrier_off(entry: MountEntry, _: int) -> str | None:
-    if entry.has("nobarrier"):
-        return "nobarrier"
-    if entry.has("barrier", "0"):
+    # Prefer the mount table's spelling: older kernels and fstab say barrier=0.
+    if entry.in_mount_table("barrier=0"):
         return "barrier=0"
+    if entry.has("nobarrier") or entry.has("barrier", "0"):
+        return "nobarrier"
     return None
 
 
@@ -108,8 +110,12 @@ RULES: tuple[Rule, ...] = (
 RULE_KEYS = sorted({r.key for r in RULES})
 
 
+def _accepted(accepted: set[tuple[str, str]], mount_point: str, key: str) -> bool:
+    return any(k == key and fnmatch.fnmatchcase(mount_point, pattern) for pattern, k in accepted)
+
+
 def parse_accepts(values: Iterable[str]) -> set[tuple[str, str]]:
-    """``MOUNTPOINT:KEY`` pairs from --accept; refuses unknown keys."""
+    """``MOUNTPOINT:KEY`` pairs from --accept (MOUNTPOINT may be a glob); refuses unknown keys."""
     accepted = set()
     for value in values:
         mount_point, sep, key = value.rpartition(":")
@@ -144,17 +150,20 @@ def judge_mounts(
             data = {
                 "device": entry.device, "fstype": entry.fstype,
                 "option": option, "options": list(entry.options),
+                "effective": list(entry.effective) if entry.effective else None,
             }
-            if (entry.mount_point, rule.key) in accepted:
-                severity, message = Severity.OK, f"{option} (accepted risk)"
+            data["source"] = "mount table" if entry.in_mount_table(option) else "default"
+            shown = option if entry.in_mount_table(option) else f"{option} (filesystem default)"
+            if _accepted(accepted, entry.mount_point, rule.key):
+                severity, message = Severity.OK, f"{shown} (accepted risk)"
                 data["accepted"] = True
             else:
-                severity, message = rule.severity, option
+                severity, message = rule.severity, shown
             problems.append(
                 Finding(f"mounts.{rule.anchor}", severity, target, entry.mount_point, message,
                         why=rule.why, page=f"{PAGE}#{rule.anchor}", data=data)
             )
-        if problems:
+        if problems:  # accepted risks stay in, as OK findings that say so
             findings.extend(problems)
         else:
             findings.append(
