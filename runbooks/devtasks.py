@@ -5,17 +5,18 @@ from __future__ import annotations
 import shlex
 import sys
 
-from invoke import Collection
+from invoke import Collection, Exit
 
 from .core.runner import runbook_task
 
 PY = shlex.quote(sys.executable)
+MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}  # keep build output to what matters
 
 
 @runbook_task(label="SITE")
 def build(c):
     """Build the site into site/ with `mkdocs build --strict` (warnings are errors)."""
-    c.run(f"{PY} -m mkdocs build --strict", echo=True)
+    c.run(f"{PY} -m mkdocs build --strict", echo=True, env=MKDOCS_ENV)
 
 
 @runbook_task(
@@ -24,7 +25,8 @@ def build(c):
 )
 def serve(c, address="127.0.0.1:8000"):
     """Build strictly and serve the site with live reload (Ctrl-C stops)."""
-    c.run(f"{PY} -m mkdocs serve --strict -a {shlex.quote(address)}", echo=True, pty=False)
+    c.run(f"{PY} -m mkdocs serve --strict -a {shlex.quote(address)}", echo=True, pty=False,
+          env=MKDOCS_ENV)
 
 
 site = Collection("site")
@@ -52,4 +54,6 @@ def test(c, unit=False, k=None, pytest_args=""):
     if k:
         args += ["-k", shlex.quote(k)]
     command = " ".join(args) + (f" {pytest_args}" if pytest_args else "")
-    c.run(command, echo=True, pty=False)
+    result = c.run(command, echo=True, pty=False, warn=True)
+    if result.exited:
+        raise Exit(code=result.exited)

@@ -84,11 +84,24 @@ def lab() -> Any:
     session.remove_all()
 
 
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # Second line of defence: fixture teardown may not run after an interrupt.
     if _session is not None:
         with contextlib.suppress(Exception):
             _session.remove_all()
+    # In CI nothing may be skipped: a skipped lab test is an untested runbook.
+    if os.environ.get("CI") and _skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+        print(f"\nCI: {len(_skipped)} test(s) skipped, which CI does not allow: "
+              + ", ".join(_skipped[:5]))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

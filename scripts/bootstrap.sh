@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create .venv and install the project into it (editable).
+#   bash scripts/bootstrap.sh        the runbooks and the site
+#   bash scripts/bootstrap.sh test   plus the test tools
+# Safe to run again: an existing .venv is reused and brought up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "error: Python 3.11 or newer is needed, found $(python3 --version 2>&1)" >&2
+    exit 1
+fi
+if [ ! -x .venv/bin/python ] && ! python3 -c 'import ensurepip' 2>/dev/null; then
+    # Debian splits venv support into its own package.
+    echo "bootstrap: installing python3-venv" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extras=${1:+[$1]}
+echo "bootstrap: installing breaking-point${extras} into .venv" >&2
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
