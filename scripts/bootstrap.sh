@@ -19,4 +19,6 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extras=${1:+[$1]}
 echo "bootstrap: installing breaking-point${extras} into .venv" >&2
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+# (pip's notes about find-links folders that do not exist on this machine are noise)
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" \
+    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)

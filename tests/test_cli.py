@@ -94,6 +94,20 @@ def test_unreachable_host_is_unknown_within_the_connect_timeout():
     assert_one_line_error(proc, "127.0.0.1", "Connection refused")
 
 
+def test_silent_host_is_unknown_within_the_connect_timeout():
+    # A port that accepts TCP and never speaks: what a hung sshd or a bad middlebox looks like.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        start = time.monotonic()
+        proc = run("mounts.audit", "--host", f"127.0.0.1:{server.getsockname()[1]}",
+                   "--connect-timeout", "2", "--format", "nagios")
+        took = time.monotonic() - start
+    assert proc.returncode == 3
+    assert took < 2 + 5  # the timeout plus interpreter start-up, not asyncssh's 2-minute default
+    assert_one_line_error(proc, "127.0.0.1")
+
+
 def test_hostile_host_name_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     proc = run("mounts.audit", "--host", f"$(touch {marker})", "--format", "nagios")
