@@ -48,7 +48,10 @@ class LabSession:
         mine = self.client.containers.list(
             all=True, filters={"label": f"{self.engine.OWNER_LABEL}={OWNER}"}
         )
-        return self.engine.remove_containers(self.client, mine)
+        removed = self.engine.remove_containers(self.client, mine)
+        self.engine.remove_networks(self.client,
+                                    self.engine.lab_networks(self.client, owner_value=OWNER))
+        return removed
 
 
 def _engine_or_fail() -> LabSession:

@@ -71,6 +71,14 @@ def print_plan(plan: Plan, out: TextIO) -> None:
         out.write(f"manual: {note}\n")
 
 
+def record_change(runbook: str, target: Target, steps: list[dict[str, Any]]) -> int:
+    """Journal changes made outside a Plan (e.g. irreversible ones); returns the id."""
+    change_id = _next_id(read_journal())
+    _record({"id": change_id, "time": _now(), "runbook": runbook, "target": target.name,
+             "target_kind": target.kind, "steps": steps, "undone": False})
+    return change_id
+
+
 def _record(entry: dict[str, Any]) -> None:
     path = journal_path()
     path.parent.mkdir(parents=True, exist_ok=True)

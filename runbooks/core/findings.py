@@ -70,6 +70,11 @@ class Finding:
     why: str = ""
     page: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    item: str = ""  # the monitoring item (check_mk service) it belongs to; default: subject
+
+    @property
+    def service(self) -> str:
+        return self.item or self.subject
 
     @property
     def url(self) -> str:
@@ -96,6 +101,7 @@ class Report:
     title: str
     noun: str = "item"  # what a subject is, for summaries: "mount", "file", "host"
     findings: list[Finding] = field(default_factory=list)
+    checked: int | None = None  # how many subjects were looked at, when not all have findings
     metrics: dict[str, float] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
 

@@ -56,22 +56,31 @@ def _plural(n: int, noun: str) -> str:
 
 
 def _summary(report: Report) -> str:
-    checked = _plural(len(report.subjects), report.noun)
+    count = report.checked if report.checked is not None else len(report.subjects)
+    checked = _plural(count, report.noun)
     if not report.problems:
-        return f"{report.title}: {checked} checked, all OK"
+        return f"{report.title}: {checked} checked, all OK" if report.noun else (
+            f"{report.title}: OK")
     parts = [
         f"{report.count(sev)} {sev.name}"
         for sev in (Severity.CRIT, Severity.UNKNOWN, Severity.WARN)
         if report.count(sev)
     ]
+    if not report.noun:
+        return f"{report.title}: {', '.join(parts)}"
     return f"{report.title}: {', '.join(parts)} ({checked} checked)"
 
 
-def _by_subject(findings: list[Finding]) -> OrderedDict[tuple[str, str], list[Finding]]:
+def _by_subject(
+    findings: list[Finding], key: str = "subject"
+) -> OrderedDict[tuple[str, str], list[Finding]]:
     groups: OrderedDict[tuple[str, str], list[Finding]] = OrderedDict()
     for f in findings:
-        groups.setdefault((f.target, f.subject), []).append(f)
+        groups.setdefault((f.target, getattr(f, key)), []).append(f)
     return groups
+
+
+NAGIOS_SUBJECTS = 5  # a status line naming thousands of files helps nobody
 
 
 def render_table(report: Report, out: TextIO) -> None:
@@ -132,10 +141,13 @@ def render_nagios(report: Report, out: TextIO) -> None:
     if problems:
         multi_target = len(report.targets) > 1
         shown = []
-        for (target, subject), group in _by_subject(problems).items():
+        groups = _by_subject(problems)
+        for (target, subject), group in list(groups.items())[:NAGIOS_SUBJECTS]:
             where = " ".join(p for p in (target if multi_target else "", subject) if p)
             messages = ", ".join(f.message for f in group)
             shown.append(f"{where}: {messages}" if where else messages)
+        if len(groups) > NAGIOS_SUBJECTS:
+            shown.append(f"and {len(groups) - NAGIOS_SUBJECTS} more")
         text = "; ".join(shown)
     else:
         text = _summary(report)
@@ -155,7 +167,7 @@ def render_nagios(report: Report, out: TextIO) -> None:
 
 
 def render_checkmk(report: Report, out: TextIO) -> None:
-    groups = _by_subject(report.findings)
+    groups = _by_subject(report.findings, "service")
     piggyback = len(report.targets) > 1
     current_target = None
     for (target, subject), findings in groups.items():
@@ -168,7 +180,10 @@ def render_checkmk(report: Report, out: TextIO) -> None:
         bad = [f for f in findings if f.severity is not Severity.OK]
         counts = f"crit={sum(f.severity is Severity.CRIT for f in findings)}"
         counts += f"|warn={sum(f.severity is Severity.WARN for f in findings)}"
-        text = "; ".join(f.message for f in (bad or findings)).replace("\n", " ")
+        text = "; ".join(
+            (f"{f.subject}: " if f.subject != subject else "") + f.message
+            for f in (bad or findings)
+        ).replace("\n", " ")
         service = f"{report.title} {subject}".strip().replace('"', "'")
         out.write(f'{worst.exit_code} "{service}" {counts} {worst.nagios} - {text}\n')
     if piggyback and current_target is not None:

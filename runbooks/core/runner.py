@@ -80,6 +80,7 @@ def runbook_task(
     iterable: Iterable[str] = (),
     name: str | None = None,
     label: str | None = None,
+    positional: Iterable[str] | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
     """Decorator: an Invoke task with the shared option help and one-line errors.
 
@@ -94,6 +95,8 @@ def runbook_task(
         kwargs: dict[str, Any] = {"help": merged, "iterable": list(iterable)}
         if name:
             kwargs["name"] = name
+        if positional is not None:
+            kwargs["positional"] = list(positional)
         return task(**kwargs)(guarded(fn, label_text))
 
     return decorate

@@ -1,9 +1,12 @@
 """lab: real containers that reproduce the failure stories.
 
-Tasks: ``lab.setup`` (engine + base image), ``lab.up``, ``lab.down``, ``lab.status``.
+Tasks: ``lab.setup`` (engine + base image), ``lab.up``, ``lab.down``, ``lab.status``,
+``lab.fault`` and ``lab.heal``.
 """
 
 from __future__ import annotations
+
+import os
 
 from invoke import Collection
 
@@ -36,7 +39,7 @@ def setup(c, no_install=False):
 
 
 
-@runbook_task(label="LAB", help={"topology": "Which lab to start: nas."})
+@runbook_task(label="LAB", help={"topology": "Which lab to start: nas or moosefs."})
 def up(c, topology):
     """Start a lab topology and wait until its readiness checks pass.
 
@@ -51,6 +54,51 @@ def up(c, topology):
     for key, value in facts.items():
         print(f"  {key}: {value}")
 
+
+
+def _node(cl, name: str):
+    from . import engine
+
+    containers = {c.name: c for c in engine.lab_containers(cl)}
+    prefix = os.environ.get("BP_LAB_PREFIX", "bp")  # the test harness runs labs under its own
+    for candidate in (name, f"{prefix}-mfs-{name}"):
+        if candidate in containers:
+            return containers[candidate]
+    raise engine.LabError(
+        f"no lab node {name!r}; running: {', '.join(sorted(containers)) or 'none'}"
+    )
+
+
+@runbook_task(
+    label="LAB",
+    help={
+        "node": "Lab node: a container name, or a MooseFS role (master, cs1..cs4, client).",
+        "kind": "stop | kill | isolate | first-packet-drop | fill-disk.",
+    },
+)
+def fault(c, node, kind):
+    """Inject a reversible fault into one lab node (see `lab.heal`).
+
+    stop and kill end the MooseFS daemon (cleanly or with SIGKILL); isolate
+    drops all its traffic on the lab network; first-packet-drop loses the
+    first packet of every new connection to or from it, like the switch bug
+    in the MooseFS story; fill-disk leaves a chunkserver no free byte.
+    """
+    from . import engine, faults
+
+    print(faults.inject(_node(engine.client(), node), kind))
+
+
+@runbook_task(
+    label="LAB",
+    help={"node": "Lab node, as for lab.fault.", "kind": "Only this fault (default: all)."},
+)
+def heal(c, node, kind=None):
+    """Undo the faults injected into a node (all of them, last first, or one kind)."""
+    from . import engine, faults
+
+    done = faults.heal(_node(engine.client(), node), kind)
+    print("\n".join(done) if done else f"{node}: no active fault")
 
 
 @runbook_task(label="LAB", help={"topology": "Only this topology (default: every lab container)."})
@@ -80,5 +128,5 @@ def status(c):
 
 
 ns = Collection("lab")
-for _task in (setup, up, down, status):
+for _task in (setup, up, down, status, fault, heal):
     ns.add_task(_task)

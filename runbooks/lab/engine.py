@@ -296,15 +296,16 @@ def remove_containers(cl: Any, containers: list[Any]) -> int:
     return removed
 
 
+def _orphaned(labels: dict[str, str]) -> bool:
+    match = re.fullmatch(r"pid:(\d+)", labels.get(OWNER_LABEL, ""))
+    return bool(match) and not Path(f"/proc/{match.group(1)}").exists()
+
+
 def reap_orphans(cl: Any) -> int:
-    """Remove containers of test runs whose process is gone (killed or interrupted runs)."""
-    orphans = []
-    for container in lab_containers(cl):
-        who = container.labels.get(OWNER_LABEL, "")
-        match = re.fullmatch(r"pid:(\d+)", who)
-        if match and not Path(f"/proc/{match.group(1)}").exists():
-            orphans.append(container)
-    return remove_containers(cl, orphans)
+    """Remove containers (and networks) of test runs whose process is gone."""
+    removed = remove_containers(cl, [c for c in lab_containers(cl) if _orphaned(c.labels)])
+    remove_networks(cl, [n for n in lab_networks(cl) if _orphaned(n.attrs.get("Labels") or {})])
+    return removed
 
 
 def exec_checked(container: Any, argv: list[str], what: str) -> str:
@@ -368,3 +369,35 @@ def enable_ssh(container: Any) -> dict[str, str]:
     wait_until(lambda: _ssh_banner(port), 20, f"{container.name} sshd")
     return {"ssh": f"root@127.0.0.1:{port}", "identity": str(key),
             "known_hosts": str(known_hosts)}
+
+
+def network(cl: Any, name: str, topology: str) -> Any:
+    """A fresh labelled bridge network for one topology (an old one is replaced)."""
+    for old in cl.networks.list(names=[name]):
+        for container in old.containers:
+            with contextlib.suppress(Exception):
+                old.disconnect(container, force=True)
+        old.remove()
+    return cl.networks.create(name, driver="bridge", labels={LABEL: topology,
+                                                              OWNER_LABEL: owner()})
+
+
+def lab_networks(cl: Any, topology: str | None = None, owner_value: str | None = None) -> list:
+    selector = [f"{LABEL}={topology}" if topology else LABEL]
+    if owner_value:
+        selector.append(f"{OWNER_LABEL}={owner_value}")
+    return cl.networks.list(filters={"label": selector})
+
+
+def remove_networks(cl: Any, networks: list[Any]) -> int:
+    from docker.errors import APIError, NotFound
+
+    removed = 0
+    for net in networks:
+        with contextlib.suppress(NotFound):
+            try:
+                net.remove()
+                removed += 1
+            except APIError as exc:
+                log(f"could not remove network {net.name}: {exc.explanation}")
+    return removed

@@ -55,6 +55,62 @@ def start_nas(cl: Any, prefix: str) -> dict[str, Any]:
     return facts
 
 
+CHUNKSERVERS = ("cs1", "cs2", "cs3", "cs4")
+MFS_ROLES = ("master", *CHUNKSERVERS, "client")
+
+
+def mfs_container(prefix: str, role: str) -> str:
+    return f"{prefix}-mfs-{role}"
+
+
+def _registered_chunkservers(client: Any) -> int:
+    _, out = client.exec_run(["mfscli", "-H", "master", "-n", "-p", "-SCS"])
+    text = out.decode("utf-8", "replace")
+    return sum(1 for line in text.splitlines() if line.startswith("chunk servers:\t"))
+
+
+def _mount_usable(client: Any) -> bool:
+    code, _ = client.exec_run(["sh", "-c", "echo ok > /mnt/mfs/.ready && cat /mnt/mfs/.ready"])
+    return code == 0
+
+
+def start_moosefs(cl: Any, prefix: str) -> dict[str, Any]:
+    """A MooseFS 3.0 cluster: master, four chunkservers, one FUSE client, own network."""
+    image = engine.build_image("moosefs", cl)
+    net_name = f"{prefix}-mfs"
+    engine.network(cl, net_name, "moosefs")
+    volumes = {}
+    if (engine.REPO_ROOT / "tasks.py").is_file():
+        volumes[str(engine.REPO_ROOT)] = {"bind": "/src", "mode": "ro"}
+    containers = {}
+    for role in MFS_ROLES:
+        options: dict[str, Any] = {
+            "hostname": role, "network": net_name,
+            "cap_add": ["NET_ADMIN"],  # iptables/tc faults inside the node's namespace
+        }
+        if role.startswith("cs"):
+            # Chunk storage: a size-limited tmpfs that the disk-full fault can fill.
+            options["tmpfs"] = {"/mfsdata": "size=1g"}
+        if role == "client":
+            options["cap_add"] = ["NET_ADMIN", "SYS_ADMIN"]
+            options["devices"] = ["/dev/fuse:/dev/fuse:rwm"]
+            options["volumes"] = volumes
+        containers[role] = engine.run_container(cl, image, mfs_container(prefix, role),
+                                                "moosefs", **options)
+    engine.exec_checked(containers["master"], ["mfs-role", "master"], "mfs master")
+    for role in CHUNKSERVERS:
+        engine.exec_checked(containers[role], ["mfs-role", "chunkserver"], f"mfs {role}")
+    client = containers["client"]
+    engine.wait_until(lambda: _registered_chunkservers(client) == len(CHUNKSERVERS), 30,
+                      "all four chunkservers registered")
+    engine.exec_checked(client, ["mfs-role", "client"], "mfs client")
+    engine.wait_until(lambda: _mount_usable(client), 20, "MooseFS mount usable")
+    client.exec_run(["rm", "-f", "/mnt/mfs/.ready"])
+    return {"client": client.name, "master": containers["master"].name,
+            "chunkservers": [containers[r].name for r in CHUNKSERVERS], "network": net_name,
+            "mount": "/mnt/mfs"}
+
+
 TOPOLOGIES: dict[str, Topology] = {
     t.name: t
     for t in (
@@ -62,6 +118,11 @@ TOPOLOGIES: dict[str, Topology] = {
             "nas",
             "ext4 on loop devices: /srv/nas with barrier=0,data=writeback, /srv/clean default",
             start_nas,
+        ),
+        Topology(
+            "moosefs",
+            "MooseFS 3.0.117: master, chunkservers cs1-cs4, FUSE client at /mnt/mfs",
+            start_moosefs,
         ),
     )
 }
@@ -91,4 +152,6 @@ def down(name: str | None = None) -> int:
     if name is not None:
         get(name)
     cl = engine.client()
-    return engine.remove_containers(cl, engine.lab_containers(cl, name))
+    removed = engine.remove_containers(cl, engine.lab_containers(cl, name))
+    engine.remove_networks(cl, engine.lab_networks(cl, name))
+    return removed

@@ -1,0 +1,138 @@
+"""Faults injected into one lab node, each reversible with heal.
+
+Network faults live in an iptables chain of their own (BP_FAULT) inside the
+node's network namespace, on its lab interface only, so healing is flushing
+that chain and nothing else of the node is touched. Every injected fault is
+listed in /run/bp-faults in the node, so `lab.heal NODE` knows what to undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .engine import LabError, exec_checked
+
+FAULT_FILE = "/run/bp-faults"
+CHAIN = "BP_FAULT"
+
+# Sets up the chain and hooks it into INPUT and OUTPUT for eth0 (not loopback,
+# so Docker's embedded DNS keeps working). Constant: nothing is interpolated.
+_CHAIN_SETUP = f"""
+iptables -N {CHAIN} 2>/dev/null || true
+iptables -C INPUT -i eth0 -j {CHAIN} 2>/dev/null || iptables -I INPUT -i eth0 -j {CHAIN}
+iptables -C OUTPUT -o eth0 -j {CHAIN} 2>/dev/null || iptables -I OUTPUT -o eth0 -j {CHAIN}
+"""
+
+# The switch bug of the story: the first packet of every new connection is lost,
+# its retransmission (TCP SYN after ~1 s) gets through. Keyed by peer address.
+_FIRST_PACKET = f"""
+iptables -A {CHAIN} -i eth0 -m conntrack --ctstate NEW -m recent --name bpfp_in --rsource \\
+    --rcheck --seconds 2 -j RETURN
+iptables -A {CHAIN} -i eth0 -m conntrack --ctstate NEW -m recent --name bpfp_in --rsource \\
+    --set -j DROP
+iptables -A {CHAIN} -o eth0 -m conntrack --ctstate NEW -m recent --name bpfp_out --rdest \\
+    --rcheck --seconds 2 -j RETURN
+iptables -A {CHAIN} -o eth0 -m conntrack --ctstate NEW -m recent --name bpfp_out --rdest \\
+    --set -j DROP
+"""
+
+_ISOLATE = f"""
+iptables -A {CHAIN} -i eth0 -j DROP
+iptables -A {CHAIN} -o eth0 -j DROP
+"""
+
+# Leave the chunkserver no free byte on its data volume (a tmpfs of fixed size).
+_FILL = """
+avail=$(df --output=avail -B1 /mfsdata | tail -n 1)
+fallocate -l "$avail" /mfsdata/bp-fill 2>/dev/null \
+    || dd if=/dev/zero of=/mfsdata/bp-fill bs=1M status=none || true
+"""
+
+
+def _role(container: Any) -> str:
+    """master / chunkserver / client, from the node's configuration."""
+    _, out = container.exec_run(["hostname"])
+    name = out.decode().strip()
+    if name == "master":
+        return "master"
+    if name.startswith("cs"):
+        return "chunkserver"
+    return "client"
+
+
+def _sh(container: Any, script: str, what: str) -> None:
+    exec_checked(container, ["sh", "-c", script], what)
+
+
+def _stop(container: Any) -> None:
+    role = _role(container)
+    if role == "client":
+        raise LabError(f"{container.name}: stop and kill apply to master or chunkservers")
+    exec_checked(container, [f"mfs{role}", "stop"], f"{container.name}: stop mfs{role}")
+
+
+def _kill(container: Any) -> None:
+    role = _role(container)
+    if role == "client":
+        raise LabError(f"{container.name}: stop and kill apply to master or chunkservers")
+    exec_checked(container, ["pkill", "-KILL", "-x", f"mfs{role}"], f"{container.name}: kill")
+
+
+def _restart(container: Any) -> None:
+    role = _role(container)
+    if role != "client":
+        exec_checked(container, ["mfs-role", role], f"{container.name}: start mfs{role}")
+
+
+def _fill(container: Any) -> None:
+    if _role(container) != "chunkserver":
+        raise LabError(f"{container.name}: fill-disk applies to chunkservers")
+    _sh(container, _FILL, f"{container.name}: fill disk")
+
+
+FAULTS: dict[str, tuple[str, Callable[[Any], None], Callable[[Any], None]]] = {
+    "stop": ("stop the daemon cleanly", _stop, _restart),
+    "kill": ("kill the daemon (SIGKILL)", _kill, _restart),
+    "isolate": ("drop every packet on the lab network",
+                lambda c: _sh(c, _CHAIN_SETUP + _ISOLATE, f"{c.name}: isolate"),
+                lambda c: _sh(c, f"iptables -F {CHAIN}", f"{c.name}: heal network")),
+    "first-packet-drop": ("drop the first packet of every new connection",
+                          lambda c: _sh(c, _CHAIN_SETUP + _FIRST_PACKET, f"{c.name}: drop"),
+                          lambda c: _sh(c, f"iptables -F {CHAIN}", f"{c.name}: heal network")),
+    "fill-disk": ("fill the chunk volume to the last byte", _fill,
+                  lambda c: _sh(c, "rm -f /mfsdata/bp-fill", f"{c.name}: free disk")),
+}
+
+
+def active(container: Any) -> list[str]:
+    code, out = container.exec_run(["cat", FAULT_FILE])
+    return out.decode().split() if code == 0 else []
+
+
+def inject(container: Any, kind: str) -> str:
+    """Inject fault ``kind`` into the node; returns what it did."""
+    if kind not in FAULTS:
+        raise LabError(f"unknown fault {kind!r}: choose one of {', '.join(FAULTS)}")
+    if kind in active(container):
+        return f"{container.name}: {kind} already active"
+    description, do, _ = FAULTS[kind]
+    do(container)
+    exec_checked(container, ["sh", "-c", f"echo {kind} >> {FAULT_FILE}"], "record fault")
+    return f"{container.name}: {description}"
+
+
+def heal(container: Any, kind: str | None = None) -> list[str]:
+    """Undo one fault, or every fault recorded on the node (last first)."""
+    current = active(container)
+    if kind is not None and kind not in FAULTS:
+        raise LabError(f"unknown fault {kind!r}: choose one of {', '.join(FAULTS)}")
+    todo = [k for k in reversed(current) if kind is None or k == kind]
+    done = []
+    for name in todo:
+        FAULTS[name][2](container)
+        done.append(f"{container.name}: healed {name}")
+    remaining = [k for k in current if k not in todo]
+    exec_checked(container, ["sh", "-c", f"printf '%s\\n' {' '.join(remaining)} > {FAULT_FILE}"
+                             if remaining else f"rm -f {FAULT_FILE}"], "record heal")
+    return done

@@ -1,0 +1,173 @@
+"""mfs: MooseFS/LizardFS chunk safety - audit copies against goals, repair only when safe.
+
+Tasks: ``mfs.audit`` (read-only) and ``mfs.repair`` (dry run unless --apply).
+Pages: docs/runbooks/mfs-audit.md, docs/runbooks/mfs-repair.md.
+Layers: collect.py (batched tool calls), parse.py, judge.py, repair.py.
+"""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from ..core.runner import collect_report, finish, runbook_task, targets_from
+from ..core.targets import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_PARALLEL,
+    Target,
+)
+
+DEFAULT_CALLS = 2
+MFS_HELP = {
+    "path": "A file or directory on a MooseFS/LizardFS mount; directories are walked.",
+    "dialect": "Client tools to use: auto (default; MooseFS if installed), moosefs "
+    "(mfs* tools) or lizardfs (lizardfs checkfile/fileinfo, lizardfs-admin).",
+    "master": "Master host[:port] for the cluster view (default: from the mount of PATH).",
+    "calls": f"Tool calls in flight per target (default {DEFAULT_CALLS}); each call "
+    "carries up to 2000 paths.",
+}
+
+
+def _split_master(master: str | None) -> tuple[str, int | None] | None:
+    if not master:
+        return None
+    host, sep, port = master.rpartition(":")
+    if sep and port.isdigit():
+        return host, int(port)
+    return master, None
+
+
+@runbook_task(
+    help={
+        **MFS_HELP,
+        "cluster": "Ask the master instead of walking files: mfscli -SIC/-SMF/-SCS "
+        "(LizardFS: lizardfs-admin chunks-health/list-defective-files). Instant and "
+        "cluster-wide, but it lags the master's chunk and file loops.",
+    },
+    label="MFS",
+)
+def audit(
+    c,
+    path,
+    cluster=False,
+    dialect="auto",
+    master=None,
+    calls=DEFAULT_CALLS,
+    host=None,
+    container=None,
+    format=None,
+    known_hosts=None,
+    identity=None,
+    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+    timeout=DEFAULT_COMMAND_TIMEOUT,
+    parallel=DEFAULT_PARALLEL,
+):
+    """Check every chunk of every file under PATH: valid copies against the goal.
+
+    Files with a chunk at 0 copies are CRIT (missing: unreadable now); 1 copy
+    under a higher goal (endangered) or fewer copies than the goal (undergoal)
+    are WARN. For files at risk it fetches every chunk's copies and calls out
+    WRONG VERSION and INVALID ones. Paths go to the tools in large batches, a
+    bounded number of calls at a time, with a progress bar on a terminal.
+    --cluster asks the master instead: instant, but behind by up to a loop.
+    """
+    from ..core.progress import progress_bars
+    from . import collect
+    from .judge import judge_cluster, judge_tree
+
+    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
+                                identity=identity, connect_timeout=connect_timeout,
+                                timeout=timeout))
+    given_master = _split_master(master)
+    totals: dict[str, int] = {}
+
+    async def walk(target: Target):
+        tools = await collect.detect_dialect(target, dialect)
+        with progress_bars() as bars:
+            data = await collect.collect_tree(target, tools, path, int(calls), bars)
+        findings, counts = judge_tree(data, target.name)
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        return [_with_item(f, path) for f in findings]
+
+    async def ask_master(target: Target):
+        tools = await collect.detect_dialect(target, dialect)
+        where = given_master or await collect.master_of(target, path)
+        view = await collect.cluster_view(target, tools, *where)
+        return judge_cluster(view, target.name, ":".join(str(p) for p in where if p))
+
+    if cluster:
+        report = collect_report("mfs.audit", "MooseFS cluster", "", targets, ask_master,
+                                int(parallel))
+    else:
+        report = collect_report("mfs.audit", "MooseFS chunks", "file", targets, walk,
+                                int(parallel))
+        report.checked = totals.get("files", 0)
+        report.metrics.update({k: v for k, v in totals.items() if k != "unchecked"})
+    finish(report, format)
+
+
+def _with_item(finding, path):
+    from dataclasses import replace
+
+    return replace(finding, item=f"chunks {path}")
+
+
+@runbook_task(
+    help={
+        **MFS_HELP,
+        "allow_erase": "Also repair files whose lost chunks would become zeros. Their "
+        "readable chunks are first copied aside (see --copy-to).",
+        "copy_to": "Directory for the copies made before an erasing repair (default: "
+        "next to each file, named FILE.before-repair-TIMESTAMP).",
+    },
+    label="MFS",
+)
+def repair(
+    c,
+    path,
+    apply=False,
+    allow_erase=False,
+    copy_to=None,
+    dialect="auto",
+    master=None,
+    calls=DEFAULT_CALLS,
+    host=None,
+    container=None,
+    known_hosts=None,
+    identity=None,
+    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+    timeout=DEFAULT_COMMAND_TIMEOUT,
+):
+    """Run mfsfilerepair only when it cannot destroy data that could still come back.
+
+    Prints, per chunk, what repair would do: not changed (a valid copy
+    exists), REPAIRED (an older WRONG VERSION copy is promoted) or ERASED (no
+    copy left: the chunk becomes zeros). Refuses while any chunkserver is
+    disconnected from the master, and refuses erasing unless --allow-erase,
+    which first copies the readable chunks aside. Dry run unless --apply;
+    exits 2 when it refuses.
+    """
+    import asyncio
+
+    from ..core.errors import UsageError
+    from .apply import run_repair
+
+    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
+                                identity=identity, connect_timeout=connect_timeout,
+                                timeout=timeout))
+    if len(targets) != 1:
+        raise UsageError("mfs.repair works on one target at a time")
+    code = asyncio.run(run_repair(
+        targets[0], path, apply=apply, allow_erase=allow_erase, copy_to=copy_to,
+        dialect=dialect, master=_split_master(master), calls=int(calls),
+    ))
+    if code:
+        from invoke import Exit
+
+        raise Exit(code=code)
+
+
+ns = Collection("mfs")
+ns.add_task(audit)
+ns.add_task(repair)

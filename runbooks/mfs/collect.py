@@ -1,0 +1,233 @@
+"""Collect: run the MooseFS/LizardFS client tools on a target, many paths per call.
+
+Every tool loops over all its path arguments on one master connection, so
+the fast path is few calls with many paths each (batches bounded by count and
+bytes), a bounded number of them in flight at once. Tools exit 1 when any one
+path failed but still print a block for every path, so the output is parsed
+whatever the exit status, and only a call that printed nothing is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ..core.errors import ParseError, RunbookError, TargetError
+from ..core.targets import Target
+from . import parse
+
+BATCH_FILES = 2000
+BATCH_BYTES = 120_000  # well under ARG_MAX, also through an SSH command line
+DEFAULT_CALLS = 2  # parallel tool calls per target: the master is the bottleneck
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    checkfile: tuple[str, ...]
+    fileinfo: tuple[str, ...]
+    getgoal: tuple[str, ...]
+    filerepair: tuple[str, ...]
+    probe: str  # an executable that only this dialect has
+
+
+MOOSEFS = Dialect("moosefs", ("mfscheckfile",), ("mfsfileinfo",), ("mfsgetgoal",),
+                  ("mfsfilerepair",), "mfscheckfile")
+LIZARDFS = Dialect("lizardfs", ("lizardfs", "checkfile"), ("lizardfs", "fileinfo"),
+                   ("lizardfs", "getgoal"), ("lizardfs", "filerepair"), "lizardfs")
+DIALECTS = {d.name: d for d in (MOOSEFS, LIZARDFS)}
+
+
+async def detect_dialect(target: Target, wanted: str = "auto") -> Dialect:
+    """The tool family to use: as asked, or whichever is installed (MooseFS first)."""
+    if wanted != "auto":
+        try:
+            return DIALECTS[wanted]
+        except KeyError:
+            raise RunbookError(
+                f"unknown dialect {wanted!r}: choose auto, moosefs or lizardfs"
+            ) from None
+    result = await target.run(["sh", "-c", "command -v mfscheckfile lizardfs; exit 0"])
+    found = result.stdout.split()
+    for dialect in (MOOSEFS, LIZARDFS):
+        if any(path.endswith("/" + dialect.probe) for path in found):
+            return dialect
+    raise TargetError(f"{target.name}: neither MooseFS (mfscheckfile) nor LizardFS (lizardfs) "
+                      "client tools are installed")
+
+
+async def list_files(target: Target, root: str) -> list[str]:
+    """Every regular file under ``root`` (or ``root`` itself), NUL-separated so any name works."""
+    start = root if not root.startswith("-") else "./" + root  # never read as a find option
+    result = await target.run(["find", start, "-type", "f", "-print0"])
+    if not result.ok and not result.stdout:
+        raise TargetError(f"{target.name}: {root}: {result.first_error_line()}")
+    return [p for p in result.stdout.split("\0") if p]
+
+
+def batches(paths: Sequence[str]) -> list[list[str]]:
+    """Split paths into calls bounded by count and by argument bytes."""
+    out: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for path in paths:
+        cost = len(path.encode()) + 3
+        if current and (len(current) >= BATCH_FILES or size + cost > BATCH_BYTES):
+            out.append(current)
+            current, size = [], 0
+        current.append(path)
+        size += cost
+    if current:
+        out.append(current)
+    return out
+
+
+T = TypeVar("T")
+Progress = Callable[[int], None]
+
+
+async def run_batched(
+    target: Target,
+    command: Sequence[str],
+    paths: Sequence[str],
+    parser: Callable[[str, Sequence[str]], dict[str, T]],
+    calls: int = DEFAULT_CALLS,
+    progress: Progress | None = None,
+) -> dict[str, T]:
+    """Run ``command`` over all ``paths`` in batches, ``calls`` at a time, and merge results."""
+    gate = asyncio.Semaphore(max(1, calls))
+
+    async def one(batch: list[str]) -> dict[str, T]:
+        async with gate:
+            result = await target.run([*command, *batch])
+        if not result.stdout and not result.ok:
+            raise TargetError(f"{target.name}: {command[0]}: {result.first_error_line()}")
+        try:
+            parsed = parser(result.stdout, batch)
+        except ParseError as exc:
+            raise ParseError(f"{target.name}: {exc}") from None
+        if progress:
+            progress(len(batch))
+        return parsed
+
+    merged: dict[str, T] = {}
+    for part in await asyncio.gather(*(one(b) for b in batches(paths))):
+        merged.update(part)
+    return merged
+
+
+@dataclass
+class TreeData:
+    """Everything collected about one audited path."""
+
+    root: str
+    files: list[str]
+    goals: dict[str, int | str | parse.PathError] = field(default_factory=dict)
+    checks: dict[str, parse.CheckFile | parse.PathError] = field(default_factory=dict)
+    details: dict[str, list[parse.Chunk] | parse.PathError] = field(default_factory=dict)
+
+
+async def goals_for(
+    target: Target, dialect: Dialect, root: str, files: Sequence[str], calls: int,
+    progress: Progress | None = None,
+) -> dict[str, int | str | parse.PathError]:
+    """Goal of every file: one ``getgoal -r`` call when the whole tree shares one goal."""
+    result = await target.run([*dialect.getgoal, "-r", root])
+    try:
+        summary = parse.parse_getgoal_recursive(_after_first_header(result.stdout, root))
+    except ParseError:  # e.g. root is a single file: ask per file below
+        summary = {}
+    if result.ok and len(summary) == 1 and sum(summary.values()) == len(files):
+        (goal,) = summary
+        if progress:
+            progress(len(files))
+        return dict.fromkeys(files, goal)
+    return await run_batched(target, dialect.getgoal, files, parse.parse_getgoal, calls,
+                             progress)
+
+
+def _after_first_header(text: str, root: str) -> str:
+    header = f"{root}:\n"
+    return text[len(header):] if text.startswith(header) else text
+
+
+async def collect_tree(
+    target: Target,
+    dialect: Dialect,
+    root: str,
+    calls: int = DEFAULT_CALLS,
+    progress_factory: Callable[[str, int], Progress] | None = None,
+) -> TreeData:
+    """Files, goals and copy counts under ``root``; full chunk detail for files at risk."""
+    files = await list_files(target, root)
+    data = TreeData(root, files)
+    if not files:
+        return data
+
+    def progress(label: str, total: int) -> Progress | None:
+        return progress_factory(label, total) if progress_factory else None
+
+    goals_task = goals_for(target, dialect, root, files, calls, progress("goals", len(files)))
+    checks_task = run_batched(target, dialect.checkfile, files, parse.parse_checkfile, calls,
+                              progress("copies", len(files)))
+    data.goals, data.checks = await asyncio.gather(goals_task, checks_task)
+    at_risk = [f for f in files if needs_detail(data.checks.get(f), data.goals.get(f))]
+    if at_risk:
+        data.details = await run_batched(target, dialect.fileinfo, at_risk,
+                                         parse.parse_fileinfo, calls,
+                                         progress("chunk detail", len(at_risk)))
+    return data
+
+
+def needs_detail(check: object, goal: object) -> bool:
+    """Whether a file has any chunk below its goal (then fetch chunk ids and copy states)."""
+    if not isinstance(check, parse.CheckFile):
+        return False
+    if any(copies == 0 and count for copies, count in check.copies.items()):
+        return True
+    if isinstance(goal, int):
+        return any(copies < goal and count for copies, count in check.copies.items())
+    return any(copies <= 1 and count for copies, count in check.copies.items())
+
+
+async def cluster_view(
+    target: Target, dialect: Dialect, master: str, port: int | None
+) -> parse.ClusterView:
+    """The master's own view: one ``mfscli`` call, or two ``lizardfs-admin`` calls."""
+    try:
+        if dialect is LIZARDFS:
+            where = [master, str(port or 9421)]
+            answers = []
+            for command in ("chunks-health", "list-defective-files"):
+                result = await target.run(["lizardfs-admin", command, *where, "--porcelain"])
+                if not result.ok:
+                    raise TargetError(f"{target.name}: lizardfs-admin {command}: "
+                                      f"{result.first_error_line()}")
+                answers.append(result.stdout)
+            return parse.lizardfs_view(*answers)
+        argv = ["mfscli", "-H", master, "-n", "-p", "-SIC", "-SMF", "-SCS"]
+        if port:
+            argv[3:3] = ["-P", str(port)]
+        result = await target.run(argv)
+        if not result.ok:
+            raise TargetError(f"{target.name}: mfscli: {result.first_error_line()}")
+        return parse.parse_mfscli(result.stdout)
+    except ParseError as exc:
+        raise ParseError(f"{target.name}: {exc}") from None
+
+
+async def master_of(target: Target, path: str) -> tuple[str, int | None]:
+    """The master a MooseFS mount at or above ``path`` talks to (``mfs#HOST:PORT``)."""
+    from ..mounts.parse import parse_mounts  # the mount table parser, reused
+
+    entries = parse_mounts(await target.read_file("/proc/mounts"))
+    candidates = [e for e in entries if e.device.startswith("mfs#")
+                  and (path == e.mount_point or path.startswith(e.mount_point.rstrip("/") + "/"))]
+    if not candidates:
+        raise RunbookError(f"{target.name}: {path} is not on a MooseFS mount; give --master")
+    address = max(candidates, key=lambda e: len(e.mount_point)).device[len("mfs#"):]
+    host, _, port = address.rpartition(":")
+    return (host, int(port)) if port.isdigit() else (address, None)
+

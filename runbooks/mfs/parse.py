@@ -1,0 +1,380 @@
+"""Parse MooseFS (and LizardFS) client tool output. Pure functions, no I/O.
+
+The per-file tools (``mfscheckfile``, ``mfsfileinfo``, ``mfsgetgoal``) take
+many paths and print, for each one in order, either a header ``PATH:`` with
+indented lines, or ``PATH: <error>`` on one line (errors go to stdout too).
+File names may contain newlines, so the output is never split on lines
+first: each parser walks the text expecting the exact header of the next path
+it passed, which is unambiguous whatever the names contain.
+
+Anything that does not fit raises :class:`ParseError` naming the offending
+line, so a changed tool version gives UNKNOWN instead of a wrong verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..core.errors import ParseError
+
+# " chunks with 2 copies:   12", " chunks with 1 copy:  3", older " 2 copies: 12"
+_CHECK_LINE = re.compile(
+    r"^\s+(?:chunks with (?P<n>\d+) cop(?:y|ies)|(?P<old>\d+) cop(?:y|ies))"
+    r"\s*:\s+(?P<count>\d+)\s*$"
+)
+_EMPTY_LINE = re.compile(r"^\s+empty \(zero\) chunks\s*:\s+(?P<count>\d+)\s*$")
+_CHUNK_LINE = re.compile(
+    r"^\s+chunk (?P<index>\d+): (?:(?P<hex>[0-9A-Fa-f]{16})_(?P<hexver>[0-9A-Fa-f]{8})"
+    r" / \(id:(?P<id>\d+) ver:(?P<ver>\d+)\)|(?P<empty>empty))\s*$"
+)
+# MooseFS: "copy 1: 10.0.0.3:9422 (status:VALID)"; LizardFS: "copy 1: 10.0.0.3:9422:_"
+# (a label after the port) and, for xor goals, " part 1/3 of xor2".
+_COPY_LINE = re.compile(
+    r"^\s+copy (?P<n>\d+): (?P<server>\S+)(?: \(status:(?P<status>[A-Z ,]+?)\))?"
+    r"(?: (?P<part>part \d+/\d+ of \S+))?\s*$"
+)
+_FILEINFO_NOTES = (
+    "no valid copies !!!",
+    "copies have different checksums !!!",
+    "no chunks - empty file",
+    "not enough parts available",  # LizardFS xor/ec chunks
+)
+
+
+@dataclass
+class CheckFile:
+    """``mfscheckfile``: how many chunks have N valid copies."""
+
+    copies: dict[int, int] = field(default_factory=dict)  # valid copies -> chunk count
+    empty_chunks: int = 0
+
+    @property
+    def chunks(self) -> int:
+        return sum(self.copies.values())
+
+
+@dataclass
+class Copy:
+    server: str
+    status: str  # VALID, WRONG VERSION, INVALID, MARKED FOR REMOVAL, ... ("" if not shown)
+
+    @property
+    def valid(self) -> bool:
+        return self.status in ("VALID", "") or self.status == "MARKED FOR REMOVAL"
+
+    @property
+    def wrong_version(self) -> bool:
+        return self.status.startswith("WRONG VERSION")
+
+
+@dataclass
+class Chunk:
+    index: int
+    chunk_id: int | None = None  # None for an empty (zero) chunk
+    version: int | None = None
+    copies: list[Copy] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.chunk_id is None
+
+    @property
+    def valid_copies(self) -> int:
+        return sum(1 for c in self.copies if c.valid)
+
+    @property
+    def hex_id(self) -> str:
+        return "" if self.chunk_id is None else f"{self.chunk_id:016X}"
+
+
+@dataclass
+class PathError:
+    """The tool could not handle this path (it printed ``PATH: message``)."""
+
+    message: str
+
+
+def _line_at(text: str, pos: int) -> str:
+    end = text.find("\n", pos)
+    return text[pos:] if end < 0 else text[pos:end]
+
+
+def _line_number(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _walk(
+    text: str,
+    paths: Sequence[str],
+    tool: str,
+    body: Callable[[str], bool],
+) -> dict[str, tuple[list[str] | None, str | None]]:
+    """For each path: (body lines, None) or (None, error message), in order.
+
+    ``body(line)`` says whether a line belongs to the current path's block.
+    """
+    result: dict[str, tuple[list[str] | None, str | None]] = {}
+    pos = 0
+    for path in paths:
+        header = f"{path}:"
+        if not text.startswith(header, pos):
+            found = _line_at(text, pos) if pos < len(text) else "(end of output)"
+            raise ParseError(
+                f"{tool} output line {_line_number(text, pos)}: expected {path!r}, found {found!r}"
+            )
+        pos += len(header)
+        if text.startswith("\n", pos) or pos == len(text):
+            pos += 1
+            lines = []
+            while pos < len(text):
+                line = _line_at(text, pos)
+                if not body(line):
+                    break
+                lines.append(line)
+                pos += len(line) + 1
+            result[path] = (lines, None)
+        else:
+            message = _line_at(text, pos).strip()
+            pos += len(_line_at(text, pos)) + 1
+            result[path] = (None, message)
+    if pos < len(text) and text[pos:].strip():
+        raise ParseError(
+            f"{tool} output line {_line_number(text, pos)}: unexpected {_line_at(text, pos)!r}"
+        )
+    return result
+
+
+def _indented(line: str) -> bool:
+    return line.startswith((" ", "\t")) and bool(line.strip())
+
+
+def parse_checkfile(text: str, paths: Sequence[str]) -> dict[str, CheckFile | PathError]:
+    """Parse ``mfscheckfile PATH...`` (or ``lizardfs checkfile``) output for ``paths``."""
+
+    def body(line: str) -> bool:
+        return bool(_CHECK_LINE.match(line) or _EMPTY_LINE.match(line))
+
+    parsed: dict[str, CheckFile | PathError] = {}
+    for path, (lines, error) in _walk(text, paths, "mfscheckfile", body).items():
+        if lines is None:
+            parsed[path] = PathError(error or "")
+            continue
+        result = CheckFile()
+        for line in lines:
+            if match := _CHECK_LINE.match(line):
+                copies = int(match.group("n") or match.group("old"))
+                result.copies[copies] = result.copies.get(copies, 0) + int(match.group("count"))
+            elif match := _EMPTY_LINE.match(line):
+                result.empty_chunks += int(match.group("count"))
+        parsed[path] = result
+    return parsed
+
+
+def parse_fileinfo(text: str, paths: Sequence[str]) -> dict[str, list[Chunk] | PathError]:
+    """Parse ``mfsfileinfo PATH...`` output: every chunk with its copies and their status."""
+    walked = _walk(text, paths, "mfsfileinfo", _indented)
+    parsed: dict[str, list[Chunk] | PathError] = {}
+    for path, (lines, error) in walked.items():
+        if lines is None:
+            parsed[path] = PathError(error or "")
+            continue
+        chunks: list[Chunk] = []
+        for line in lines:
+            if match := _CHUNK_LINE.match(line):
+                chunk = Chunk(int(match.group("index")))
+                if not match.group("empty"):
+                    chunk.chunk_id = int(match.group("id"))
+                    chunk.version = int(match.group("ver"))
+                chunks.append(chunk)
+            elif match := _COPY_LINE.match(line):
+                if not chunks:
+                    raise ParseError(f"mfsfileinfo: copy line before any chunk: {line.strip()!r}")
+                status = " ".join((match.group("status") or "").replace(" ,", ",").split())
+                chunks[-1].copies.append(Copy(match.group("server"), status))
+            elif line.strip() in _FILEINFO_NOTES:
+                if chunks:
+                    chunks[-1].notes.append(line.strip())
+            else:
+                raise ParseError(f"mfsfileinfo: unexpected line for {path!r}: {line.strip()!r}")
+        parsed[path] = chunks
+    return parsed
+
+
+def parse_getgoal(text: str, paths: Sequence[str]) -> dict[str, int | str | PathError]:
+    """Parse ``mfsgetgoal PATH...``: ``PATH: 3`` (or ``PATH: 'class'`` with storage classes)."""
+    parsed: dict[str, int | str | PathError] = {}
+    pos = 0
+    for path in paths:
+        header = f"{path}: "
+        if not text.startswith(header, pos):
+            found = _line_at(text, pos) if pos < len(text) else "(end of output)"
+            raise ParseError(
+                f"mfsgetgoal output line {_line_number(text, pos)}: expected {path!r}, "
+                f"found {found!r}"
+            )
+        pos += len(header)
+        value = _line_at(text, pos)
+        pos += len(value) + 1
+        value = value.strip()
+        if value.isdigit():
+            parsed[path] = int(value)
+        elif value.startswith("'") and value.endswith("'") and len(value) > 1:
+            parsed[path] = value[1:-1]
+        else:
+            parsed[path] = PathError(value)
+    return parsed
+
+
+_GOAL_SUMMARY = re.compile(r"^\s*files with goal\s+(?P<goal>\S+)\s*:\s*(?P<count>\d+)\s*$")
+_SUMMARY_OTHER = re.compile(r"^\s*(directories with goal|.*:\s*$)")
+
+
+def parse_getgoal_recursive(text: str) -> dict[int | str, int]:
+    """Parse ``mfsgetgoal -r DIR``: files per goal (directories are ignored)."""
+    goals: dict[int | str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if match := _GOAL_SUMMARY.match(line):
+            goal_text = match.group("goal").strip("'")
+            goal: int | str = int(goal_text) if goal_text.isdigit() else goal_text
+            goals[goal] = goals.get(goal, 0) + int(match.group("count"))
+        elif not _SUMMARY_OTHER.match(line):
+            raise ParseError(f"mfsgetgoal -r output line {number}: unexpected {line.strip()!r}")
+    return goals
+
+
+@dataclass
+class ClusterView:
+    """What the master says (``mfscli -SIC -SMF -SCS``, plain output)."""
+
+    matrix: dict[tuple[int, int], int] = field(default_factory=dict)  # (goal, copies) -> chunks
+    classes: dict[str, int] = field(default_factory=dict)  # missing, endangered, undergoal, ...
+    missing_files: list[dict[str, str]] = field(default_factory=list)
+    undergoal_files: list[str] = field(default_factory=list)  # LizardFS names them
+    servers: list[str] = field(default_factory=list)
+    disconnected: list[str] = field(default_factory=list)
+
+
+def parse_mfscli(text: str) -> ClusterView:
+    """Parse plain (non-tty) ``mfscli`` output of the -SIC, -SMF and -SCS sections.
+
+    Only the first "all chunks matrix" block is used: with -SIC the master
+    prints the matrix of all chunks first, then the one of regular chunks.
+    """
+    view = ClusterView()
+    seen_matrix_classes: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        section, _, rest = raw.partition(":\t")
+        fields = rest.split("\t")
+        if section == "all chunks matrix":
+            if fields[0] == "goal/copies/chunks:" and len(fields) == 4:
+                key = (int(fields[1]), int(fields[2]))
+                if key not in view.matrix:
+                    view.matrix[key] = int(fields[3])
+            elif fields[0].startswith("chunkclass ") and len(fields) == 2:
+                name = fields[0][len("chunkclass "):].rstrip(":")
+                if name not in seen_matrix_classes:
+                    seen_matrix_classes.add(name)
+                    view.classes[name] = int(fields[1])
+            else:
+                raise ParseError(f"mfscli output line {number}: unexpected {raw.strip()!r}")
+        elif section == "missing files":
+            if len(fields) < 5:
+                raise ParseError(f"mfscli output line {number}: unexpected {raw.strip()!r}")
+            view.missing_files.append({
+                "path": fields[0], "inode": fields[1], "index": fields[2],
+                "chunk": fields[3], "type": fields[4],
+            })
+        elif section == "chunk servers":
+            view.servers.append(f"{fields[0]}:{fields[1]}")
+        elif section == "Disconnected chunk servers":
+            view.disconnected.append(f"{fields[0]}:{fields[1]}")
+        elif section in ("chunks with wrong goal", "metadata"):  # other sections: not ours
+            continue
+        else:
+            raise ParseError(f"mfscli output line {number}: unexpected {raw.strip()!r}")
+    return view
+
+
+_DEFECTIVE = re.compile(r'^"(?P<path>.*)" (?P<flags>\d+)$')
+
+
+def parse_lizardfs_defective(text: str) -> list[tuple[str, int]]:
+    """``lizardfs-admin list-defective-files HOST PORT --porcelain``: ("path", flags).
+
+    Flags: 1 unavailable (a chunk with no copy), 2 undergoal, 4 structure error.
+    Names are printed unescaped inside the quotes, so the last ``" N`` ends them.
+    """
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        match = _DEFECTIVE.match(line)
+        if not match:
+            raise ParseError(f"list-defective-files line {number}: unexpected {line.strip()!r}")
+        rows.append((match.group("path"), int(match.group("flags"))))
+    return rows
+
+
+def parse_lizardfs_health(text: str) -> dict[str, dict[str, int]]:
+    """``lizardfs-admin chunks-health HOST PORT --porcelain``: AVA rows per goal.
+
+    Returns {goal: {"safe": n, "endangered": n, "lost": n}}; REP/DEL rows are checked
+    for shape only (their column count differs between LizardFS versions).
+    """
+    goals: dict[str, dict[str, int]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if fields[0] == "AVA" and len(fields) == 5 and all(f.isdigit() for f in fields[2:]):
+            goals[fields[1]] = {"safe": int(fields[2]), "endangered": int(fields[3]),
+                                "lost": int(fields[4])}
+        elif fields[0] in ("REP", "DEL") and len(fields) >= 3 and all(
+            f.isdigit() for f in fields[2:]
+        ):
+            continue
+        else:
+            raise ParseError(f"chunks-health line {number}: unexpected {line.strip()!r}")
+    return goals
+
+
+def lizardfs_view(health: str, defective: str) -> ClusterView:
+    """A ClusterView from LizardFS's admin answers, so one judge serves both dialects."""
+    view = ClusterView()
+    for row in parse_lizardfs_health(health).values():
+        view.classes["missing"] = view.classes.get("missing", 0) + row["lost"]
+        view.classes["endangered"] = view.classes.get("endangered", 0) + row["endangered"]
+    for path, flags in parse_lizardfs_defective(defective):
+        if flags & 1:
+            view.missing_files.append({"path": path, "inode": "", "index": "", "chunk": "?",
+                                       "type": "UNAVAILABLE"})
+        elif flags & 2:
+            view.undergoal_files.append(path)
+    return view
+
+
+_REPAIR_LINE = re.compile(r"^\s+chunks (?P<what>not changed|erased|repaired)\s*:\s+(?P<n>\d+)\s*$")
+
+
+def parse_filerepair(text: str, paths: Sequence[str]) -> dict[str, dict[str, int] | PathError]:
+    """``mfsfilerepair PATH...``: chunks not changed / erased / repaired per path."""
+    parsed: dict[str, dict[str, int] | PathError] = {}
+    walked = _walk(text, paths, "mfsfilerepair", lambda line: bool(_REPAIR_LINE.match(line)))
+    for path, (lines, error) in walked.items():
+        if lines is None:
+            parsed[path] = PathError(error or "")
+            continue
+        counts = {"not changed": 0, "erased": 0, "repaired": 0}
+        for line in lines:
+            match = _REPAIR_LINE.match(line)
+            assert match is not None  # _walk only keeps matching lines
+            counts[match.group("what")] += int(match.group("n"))
+        parsed[path] = counts
+    return parsed
