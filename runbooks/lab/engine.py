@@ -274,6 +274,9 @@ def run_container(cl: Any, image: str, name: str, topology: str, **kwargs: Any) 
     with contextlib.suppress(NotFound):
         cl.containers.get(name).remove(force=True)
     labels = {LABEL: topology, OWNER_LABEL: owner(), **kwargs.pop("labels", {})}
+    # init: a real PID 1 reaps daemons that exit (a stopped mfschunkserver would
+    # otherwise linger as a zombie that pgrep still finds).
+    kwargs.setdefault("init", True)
     return cl.containers.run(image, name=name, detach=True, labels=labels, **kwargs)
 
 

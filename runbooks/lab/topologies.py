@@ -64,9 +64,17 @@ def mfs_container(prefix: str, role: str) -> str:
 
 
 def _registered_chunkservers(client: Any) -> int:
+    """Chunkservers connected to the master that report their space (their scan is done).
+
+    Before that the master places new chunks on fewer servers than the goal.
+    """
     _, out = client.exec_run(["mfscli", "-H", "master", "-n", "-p", "-SCS"])
-    text = out.decode("utf-8", "replace")
-    return sum(1 for line in text.splitlines() if line.startswith("chunk servers:\t"))
+    ready = 0
+    for line in out.decode("utf-8", "replace").splitlines():
+        fields = line.split("\t")
+        if fields[0] == "chunk servers:" and len(fields) > 10 and fields[10].isdigit():
+            ready += int(fields[10]) > 0
+    return ready
 
 
 def _mount_usable(client: Any) -> bool:

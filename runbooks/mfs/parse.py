@@ -147,8 +147,11 @@ def _walk(
     return result
 
 
-def _indented(line: str) -> bool:
-    return line.startswith((" ", "\t")) and bool(line.strip())
+def _fileinfo_line(line: str) -> bool:
+    # Only lines of a known shape: a file named "  x" must read as the next header.
+    return bool(_CHUNK_LINE.match(line) or _COPY_LINE.match(line)) or (
+        line.startswith("\t") and line.strip() in _FILEINFO_NOTES
+    )
 
 
 def parse_checkfile(text: str, paths: Sequence[str]) -> dict[str, CheckFile | PathError]:
@@ -175,7 +178,7 @@ def parse_checkfile(text: str, paths: Sequence[str]) -> dict[str, CheckFile | Pa
 
 def parse_fileinfo(text: str, paths: Sequence[str]) -> dict[str, list[Chunk] | PathError]:
     """Parse ``mfsfileinfo PATH...`` output: every chunk with its copies and their status."""
-    walked = _walk(text, paths, "mfsfileinfo", _indented)
+    walked = _walk(text, paths, "mfsfileinfo", _fileinfo_line)
     parsed: dict[str, list[Chunk] | PathError] = {}
     for path, (lines, error) in walked.items():
         if lines is None:
@@ -197,8 +200,6 @@ def parse_fileinfo(text: str, paths: Sequence[str]) -> dict[str, list[Chunk] | P
             elif line.strip() in _FILEINFO_NOTES:
                 if chunks:
                     chunks[-1].notes.append(line.strip())
-            else:
-                raise ParseError(f"mfsfileinfo: unexpected line for {path!r}: {line.strip()!r}")
         parsed[path] = chunks
     return parsed
 
