@@ -9,6 +9,9 @@ the page after normalising volatile parts.
 from __future__ import annotations
 
 import difflib
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,12 +19,14 @@ from typing import Any
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser
 
-from tests.docblocks import NOT_EXECUTED, front_matter, normalise, parse_console
+from tests.docblocks import HOST_MARK, NOT_EXECUTED, front_matter, normalise, parse_console
 
-CONTAINER_KEY = "_bp_container"
+CONTAINER_KEY = "_bp_lab"
+REPO = Path(__file__).resolve().parents[1]
 
 
-def _container_for(example: Example) -> Any:
+def _lab_for(example: Example) -> dict[str, Any]:
+    """The page's lab facts, starting its topology on the page's first console block."""
     namespace = example.namespace
     if CONTAINER_KEY not in namespace:
         path = Path(example.path)
@@ -31,17 +36,27 @@ def _container_for(example: Example) -> Any:
                 f"{path.name}: console block but no `lab:` front matter to run it in "
                 "(or mark it <!-- not-executed: reason -->)"
             )
-        lab = namespace["lab"]
-        facts = lab.up(topology)
-        namespace[CONTAINER_KEY] = facts["container"]
-    return namespace["lab"].container(namespace[CONTAINER_KEY])
+        namespace[CONTAINER_KEY] = namespace["lab"].up(topology)
+    return namespace[CONTAINER_KEY]
+
+
+def _run(facts: dict[str, Any], container: Any, command: str) -> tuple[int, str]:
+    if command.rstrip().endswith(HOST_MARK):
+        # Lab control (faults) runs where Docker is, against this page's own lab.
+        env = dict(os.environ, BP_LAB_PREFIX=facts["prefix"],
+                   PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+        proc = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, check=False,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+        return proc.returncode, proc.stdout.decode("utf-8", "replace")
+    code, output = container.exec_run(["bash", "-c", command], workdir="/src")
+    return code, output.decode("utf-8", "replace")
 
 
 def evaluate_console(example: Example) -> str | None:
-    container = _container_for(example)
+    facts = _lab_for(example)
+    container = example.namespace["lab"].container(facts["shell"])
     for cmd in parse_console(example.parsed):
-        code, output = container.exec_run(["bash", "-c", cmd.command], workdir="/src")
-        actual = output.decode("utf-8", "replace")
+        code, actual = _run(facts, container, cmd.command)
         where = f"line {example.line + cmd.line}: $ {cmd.command}"
         if code != 0:
             return (
@@ -74,7 +89,7 @@ class ConsoleParser:
 
 def _teardown(namespace: dict[str, Any]) -> None:
     if CONTAINER_KEY in namespace:
-        namespace["lab"].remove(namespace.pop(CONTAINER_KEY))
+        namespace["lab"].remove_prefix(namespace.pop(CONTAINER_KEY)["prefix"])
 
 
 DOCS_SYBIL = Sybil(

@@ -20,7 +20,11 @@ NOT_EXECUTED = re.compile(r"<!--\s*not-executed:\s*(?P<reason>\S.*?)\s*-->\s*$")
 VOLATILE = (
     (re.compile(r"/dev/loop\d+"), "/dev/loopN"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "<time>"),
+    (re.compile(r"\d{8}T\d{6}Z"), "<time>"),
+    # Docker picks the lab network's subnet: 172.N.0.M, N varies from run to run.
+    (re.compile(r"\b172\.\d{1,3}\.(\d{1,3}\.\d{1,3})\b"), r"172.x.\1"),
 )
+HOST_MARK = "# lab host"  # a console command with this comment runs on the lab host
 
 
 @dataclass

@@ -33,7 +33,17 @@ class LabSession:
     def up(self, topology: str) -> dict[str, Any]:
         from runbooks.lab import topologies
 
-        return topologies.up(topology, prefix=f"bp-t{os.getpid()}-{next(self._ids)}")
+        prefix = f"bp-t{os.getpid()}-{next(self._ids)}"
+        return {**topologies.up(topology, prefix=prefix), "prefix": prefix}
+
+    def remove_prefix(self, prefix: str) -> None:
+        """Remove one lab (its containers and network) started by ``up``."""
+        mine = [c for c in self.client.containers.list(all=True, filters={
+            "label": f"{self.engine.OWNER_LABEL}={OWNER}"}) if c.name.startswith(prefix + "-")]
+        self.engine.remove_containers(self.client, mine)
+        self.engine.remove_networks(self.client, [
+            n for n in self.engine.lab_networks(self.client, owner_value=OWNER)
+            if n.name.startswith(prefix + "-") or n.name == prefix + "-mfs"])
 
     def container(self, name: str) -> Any:
         return self.client.containers.get(name)

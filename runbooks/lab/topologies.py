@@ -50,7 +50,8 @@ def start_nas(cl: Any, prefix: str) -> dict[str, Any]:
     engine.wait_until(lambda: _running(container), 20, f"{name} running")
     engine.exec_checked(container, ["nas-setup"], f"{name}: nas-setup")
     engine.wait_until(lambda: _mounted(container, "/srv/nas"), 20, f"{name} /srv/nas mounted")
-    facts = {"container": name, "unsafe_mount": "/srv/nas", "clean_mount": "/srv/clean"}
+    facts = {"shell": name, "container": name, "unsafe_mount": "/srv/nas",
+             "clean_mount": "/srv/clean"}
     facts.update(engine.enable_ssh(container))
     return facts
 
@@ -114,7 +115,7 @@ def start_moosefs(cl: Any, prefix: str) -> dict[str, Any]:
     engine.exec_checked(client, ["mfs-role", "client"], "mfs client")
     engine.wait_until(lambda: _mount_usable(client), 20, "MooseFS mount usable")
     client.exec_run(["rm", "-f", "/mnt/mfs/.ready"])
-    return {"client": client.name, "master": containers["master"].name,
+    return {"shell": client.name, "client": client.name, "master": containers["master"].name,
             "chunkservers": [containers[r].name for r in CHUNKSERVERS], "network": net_name,
             "mount": "/mnt/mfs"}
 

@@ -197,9 +197,8 @@ def parse_fileinfo(text: str, paths: Sequence[str]) -> dict[str, list[Chunk] | P
                     raise ParseError(f"mfsfileinfo: copy line before any chunk: {line.strip()!r}")
                 status = " ".join((match.group("status") or "").replace(" ,", ",").split())
                 chunks[-1].copies.append(Copy(match.group("server"), status))
-            elif line.strip() in _FILEINFO_NOTES:
-                if chunks:
-                    chunks[-1].notes.append(line.strip())
+            elif line.strip() in _FILEINFO_NOTES and chunks:
+                chunks[-1].notes.append(line.strip())
         parsed[path] = chunks
     return parsed
 
