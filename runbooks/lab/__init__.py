@@ -73,7 +73,7 @@ def _node(cl, name: str):
     label="LAB",
     help={
         "node": "Lab node: a container name, or a MooseFS role (master, cs1..cs4, client).",
-        "kind": "stop | kill | isolate | first-packet-drop | fill-disk.",
+        "kind": "stop | kill | isolate | first-packet-drop | fill-disk | lose-chunks.",
     },
 )
 def fault(c, node, kind):
@@ -82,11 +82,13 @@ def fault(c, node, kind):
     stop and kill end the MooseFS daemon (cleanly or with SIGKILL); isolate
     drops all its traffic on the lab network; first-packet-drop loses the
     first packet of every new connection to or from it, like the switch bug
-    in the MooseFS story; fill-disk leaves a chunkserver no free byte.
+    in the MooseFS story; fill-disk leaves a chunkserver no free byte;
+    lose-chunks restarts a chunkserver with an empty chunk folder, as after a
+    disk swap (the old folder is kept, so heal brings the chunks back).
     """
     from . import engine, faults
 
-    print(faults.inject(_node(engine.client(), node), kind))
+    print(f"{node}: {faults.inject(_node(engine.client(), node), kind)}")
 
 
 @runbook_task(
@@ -98,7 +100,7 @@ def heal(c, node, kind=None):
     from . import engine, faults
 
     done = faults.heal(_node(engine.client(), node), kind)
-    print("\n".join(done) if done else f"{node}: no active fault")
+    print("\n".join(f"{node}: {line}" for line in done) if done else f"{node}: no active fault")
 
 
 @runbook_task(label="LAB", help={"topology": "Only this topology (default: every lab container)."})

@@ -85,6 +85,22 @@ def _restart(container: Any) -> None:
         exec_checked(container, ["mfs-role", role], f"{container.name}: start mfs{role}")
 
 
+def _hide_chunks(container: Any) -> None:
+    if _role(container) != "chunkserver":
+        raise LabError(f"{container.name}: lose-chunks applies to chunkservers")
+    _stop(container)
+    _sh(container, "mv /mfsdata/chunks /mfsdata/hidden && mkdir /mfsdata/chunks && "
+                   "chown mfs:mfs /mfsdata/chunks", f"{container.name}: hide chunks")
+    _restart(container)
+
+
+def _unhide_chunks(container: Any) -> None:
+    _stop(container)
+    _sh(container, "rm -rf /mfsdata/chunks && mv /mfsdata/hidden /mfsdata/chunks",
+        f"{container.name}: restore chunks")
+    _restart(container)
+
+
 def _fill(container: Any) -> None:
     if _role(container) != "chunkserver":
         raise LabError(f"{container.name}: fill-disk applies to chunkservers")
@@ -102,6 +118,8 @@ FAULTS: dict[str, tuple[str, Callable[[Any], None], Callable[[Any], None]]] = {
                           lambda c: _sh(c, f"iptables -F {CHAIN}", f"{c.name}: heal network")),
     "fill-disk": ("fill the chunk volume to the last byte", _fill,
                   lambda c: _sh(c, "rm -f /mfsdata/bp-fill", f"{c.name}: free disk")),
+    "lose-chunks": ("restart with an empty chunk folder, as after a disk replacement "
+                    "(the old one is kept aside for heal)", _hide_chunks, _unhide_chunks),
 }
 
 
@@ -115,11 +133,11 @@ def inject(container: Any, kind: str) -> str:
     if kind not in FAULTS:
         raise LabError(f"unknown fault {kind!r}: choose one of {', '.join(FAULTS)}")
     if kind in active(container):
-        return f"{container.name}: {kind} already active"
+        return f"{kind} already active"
     description, do, _ = FAULTS[kind]
     do(container)
     exec_checked(container, ["sh", "-c", f"echo {kind} >> {FAULT_FILE}"], "record fault")
-    return f"{container.name}: {description}"
+    return description
 
 
 def heal(container: Any, kind: str | None = None) -> list[str]:
@@ -131,7 +149,7 @@ def heal(container: Any, kind: str | None = None) -> list[str]:
     done = []
     for name in todo:
         FAULTS[name][2](container)
-        done.append(f"{container.name}: healed {name}")
+        done.append(f"healed {name}")
     remaining = [k for k in current if k not in todo]
     exec_checked(container, ["sh", "-c", f"printf '%s\\n' {' '.join(remaining)} > {FAULT_FILE}"
                              if remaining else f"rm -f {FAULT_FILE}"], "record heal")

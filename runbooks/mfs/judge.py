@@ -153,7 +153,7 @@ def judge_cluster(view: parse.ClusterView, target: str, master: str) -> list[Fin
                 Severity.WARN if endangered or undergoal or view.disconnected
                 or view.undergoal_files else Severity.OK)
     message = (f"{_plural(missing, 'chunk')} missing, {endangered} endangered, "
-               f"{undergoal} undergoal; {len(view.servers)} chunkservers connected"
+               f"{undergoal} undergoal; {_plural(len(view.servers), 'chunkserver')} connected"
                + (f", {len(view.disconnected)} disconnected" if view.disconnected else "")
                + " (master's view, lags its loops)")
     findings.append(Finding("mfs.cluster", severity, target, f"master {master}", message,
