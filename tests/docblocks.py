@@ -21,8 +21,9 @@ VOLATILE = (
     (re.compile(r"/dev/loop\d+"), "/dev/loopN"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "<time>"),
     (re.compile(r"\d{8}T\d{6}Z"), "<time>"),
-    # Docker picks the lab network's subnet: 172.N.0.M, N varies from run to run.
-    (re.compile(r"\b172\.\d{1,3}\.(\d{1,3}\.\d{1,3})\b"), r"172.x.\1"),
+    # Docker picks each lab network's subnet from its pools (172.17-31.0.0/16, then
+    # 192.168.N.0/20): only the host part of an address is stable from run to run.
+    (re.compile(r"\b(?:172\.\d{1,3}|192\.168)\.\d{1,3}\.(\d{1,3})\b"), r"<lab-net>.\1"),
 )
 HOST_MARK = "# lab host"  # a console command with this comment runs on the lab host
 

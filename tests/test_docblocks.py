@@ -63,6 +63,7 @@ def test_normalise_only_touches_volatile_parts():
         "/dev/loopN /srv\n<time> x"
     )
     assert normalise("/dev/sda1 /srv") == "/dev/sda1 /srv"
+    assert normalise("172.18.0.4:9422 192.168.16.5") == "<lab-net>.4:9422 <lab-net>.5"
 
 
 def test_python_blocks_run_through_pytest_markdown_docs(pytestconfig):
