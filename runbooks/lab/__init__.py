@@ -130,5 +130,23 @@ def status(c):
 
 
 ns = Collection("lab")
-for _task in (setup, up, down, status, fault, heal):
+@runbook_task(
+    label="LAB",
+    help={"name": "servers-lost | restore-goal | first-packet-drop | repair-zero-copy | all."},
+)
+def experiment(c, name):
+    """Run an experiment in its own MooseFS lab and write its results as data.
+
+    Steady state, fault injection, observation and rollback are journaled;
+    the result (with date, software versions and lab configuration) goes to
+    docs/data/experiments/NAME.json, from which the tolerance page is built.
+    """
+    from .experiments import EXPERIMENTS, run_experiment
+
+    names = list(EXPERIMENTS) if name == "all" else [name]
+    for one in names:
+        print(f"{one}: results in {run_experiment(one)}")
+
+
+for _task in (setup, up, down, status, fault, heal, experiment):
     ns.add_task(_task)
