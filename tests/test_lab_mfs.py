@@ -117,3 +117,16 @@ def test_path_outside_moosefs_is_one_line_unknown(mfs):
     assert proc.returncode == 3
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "/nonexistent" in proc.stderr
+
+
+def test_an_experiment_runs_end_to_end_and_records_its_journal(lab, tmp_path):
+    from runbooks.lab.experiments import run_experiment
+
+    path = run_experiment("repair-zero-copy", out_dir=tmp_path)
+    doc = json.loads(path.read_text())
+    assert doc["status"] == "completed" and doc["versions"]["moosefs"].startswith("3.0.117")
+    phases = {entry["phase"] for entry in doc["journal"]}
+    assert phases == {"steady-state", "method", "rollback"}
+    results = doc["results"]
+    assert results["repair_output"][1].split()[-1] == "1"  # chunks erased: 1
+    assert results["chunk0_nonzero_bytes_after"] == 0 and results["chunk1_intact"]

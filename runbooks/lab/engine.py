@@ -377,9 +377,10 @@ def enable_ssh(container: Any) -> dict[str, str]:
 def network(cl: Any, name: str, topology: str) -> Any:
     """A fresh labelled bridge network for one topology (an old one is replaced)."""
     for old in cl.networks.list(names=[name]):
-        for container in old.containers:
+        old.reload()
+        for container in old.containers:  # an earlier lab of the same name: replace it
             with contextlib.suppress(Exception):
-                old.disconnect(container, force=True)
+                container.remove(force=True)
         old.remove()
     return cl.networks.create(name, driver="bridge", labels={LABEL: topology,
                                                               OWNER_LABEL: owner()})

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, faults, topologies
+from .engine import exec_checked
 
 DATA_DIR = engine.REPO_ROOT / "docs" / "data" / "experiments"
 MFS_ROLES = topologies.CHUNKSERVERS
@@ -70,6 +71,11 @@ class Run:
         _, out = self.node("client").exec_run(["sh", "-c", script, "sh", *paths])
         return parse_checkfile(out.decode("utf-8", "replace"), paths)
 
+    def relab(self) -> None:
+        """Replace this run's lab with a fresh one (same names)."""
+        self.facts.update(topologies.up("moosefs", prefix=self.facts["prefix"]))
+        self.log("steady-state", "fresh lab")
+
     def inject(self, role: str, kind: str) -> None:
         self.log("method", f"inject {kind} into {role}",
                  result=faults.inject(self.node(role), kind))
@@ -102,38 +108,30 @@ def write_files(run: Run, directory: str, count: int, size: int, goal: int) -> d
     return sums
 
 
-def wait_classes(run: Run, predicate: Callable[[dict[str, int]], bool], timeout: float,
-                 poll: float = 1.0) -> tuple[bool, float, list[dict[str, Any]]]:
-    start = time.monotonic()
-    series = []
-    while True:
-        classes = run.classes()
-        elapsed = round(time.monotonic() - start, 1)
-        series.append({"s": elapsed, **{k: classes.get(k, 0) for k in
-                                        ("missing", "endangered", "undergoal", "stable")}})
-        if predicate(classes):
-            return True, elapsed, series
-        if elapsed > timeout:
-            return False, elapsed, series
-        time.sleep(poll)
-
-
 # --- (a) servers lost versus copies left and readability -----------------------------------
 
+def copies_histogram(checks: dict[str, Any]) -> dict[str, int]:
+    """Chunks per number of valid copies, over all files."""
+    histogram: dict[str, int] = {}
+    for check in checks.values():
+        for copies, count in getattr(check, "copies", {}).items():
+            histogram[str(copies)] = histogram.get(str(copies), 0) + count
+    return dict(sorted(histogram.items()))
+
+
 def servers_lost(run: Run) -> dict[str, Any]:
-    """Goals 1-3: stop 0..3 of 4 chunkservers, count files with 0-copy chunks, read the rest."""
+    """Goals 1-3, each on a fresh cluster: stop 0..3 of 4 chunkservers, count copies left."""
     results = []
     for goal in (1, 2, 3):
-        directory = f"/mnt/mfs/a-goal{goal}"
+        run.relab()
+        directory = f"/mnt/mfs/goal{goal}"
         sums = write_files(run, directory, 40, 200_000, goal)
-        ok, _, _ = wait_classes(run, lambda c: not c.get("undergoal") and not c.get(
-            "endangered") and not c.get("missing"), 120)
-        run.log("steady-state", f"goal {goal}: 40 files written, all at goal", ok=ok)
+        run.log("steady-state", f"goal {goal}: 40 one-chunk files on a fresh cluster",
+                copies=copies_histogram(run.checkfile(list(sums))))
         for lost in range(0, 4):
             for role in MFS_ROLES[:lost]:
                 if "stop" not in faults.active(run.node(role)):
                     run.inject(role, "stop")
-            time.sleep(1)
             checks = run.checkfile(list(sums))
             zero = [p for p, c in checks.items() if c.copies.get(0)]
             readable = [p for p in sums if p not in zero]
@@ -145,73 +143,158 @@ def servers_lost(run: Run) -> dict[str, Any]:
                 good = sum(1 for line in out.splitlines()
                            if sums.get(line.split()[1]) == line.split()[0])
             row = {"goal": goal, "servers_lost": lost, "files": len(sums),
+                   "chunks_by_valid_copies": copies_histogram(checks),
                    "files_with_0_copy_chunks": len(zero), "files_read_intact": good}
             results.append(row)
             run.log("method", f"goal {goal}, {lost} of 4 stopped", **row)
         run.heal_all()
-        wait_classes(run, lambda c: not c.get("missing") and not c.get("endangered"), 120)
     return {"rows": results, "files_per_goal": 40, "file_size": 200_000,
-            "fault": "graceful stop (mfschunkserver stop), servers 1..k"}
+            "fault": "graceful stop (mfschunkserver stop) of cs1..csK, fresh cluster per goal"}
 
 
 # --- (b) time to restore goal after losing one server ---------------------------------------
 
+def below_goal(run: Run, paths: list[str], goal: int) -> int:
+    checks = run.checkfile(paths)
+    return sum(count for check in checks.values() for copies, count in check.copies.items()
+               if copies < goal)
+
+
 def restore_goal(run: Run) -> dict[str, Any]:
-    """300 one-chunk files at goal 2; one chunkserver killed vs stopped: time back to goal."""
-    write_files(run, "/mnt/mfs/b", 300, 100_000, 2)
-    ok, took, _ = wait_classes(run, lambda c: not c.get("undergoal") and not c.get(
-        "endangered"), 300)
-    run.log("steady-state", "300 chunks at goal 2", ok=ok, seconds=took)
+    """300 one-chunk files at goal 2; one chunkserver killed vs stopped: time back to goal.
+
+    Tracked two ways: per file (mfscheckfile, what mfs.audit sees) and the master's
+    chunk matrix (mfscli -SIC), because they disagree for a server in maintenance.
+    """
     outcomes = {}
-    for kind, limit in (("kill", 900), ("stop", 120)):
+    for kind, limit in (("kill", 600), ("stop", 120)):
+        run.relab()  # each way of losing cs4 starts from a fresh, balanced cluster
+        paths = list(write_files(run, "/mnt/mfs/b", 300, 100_000, 2))
+        run.log("steady-state", "300 chunks at goal 2")
+        start = time.monotonic()
         run.inject("cs4", kind)
-        affected = run.classes().get("endangered", 0)
-        done, seconds, series = wait_classes(
-            run, lambda c: not c.get("endangered") and not c.get("undergoal"), limit, poll=2)
-        peak = max((row["endangered"] for row in series), default=0)
-        outcomes[kind] = {"restored": done, "seconds": seconds, "endangered_at_start": affected,
-                          "endangered_peak": peak, "series": series[:: max(1, len(series) // 60)]}
-        run.log("method", f"cs4 {kind}: goal restored={done} after {seconds}s",
-                endangered_peak=peak)
+        series = []
+        restored_at = None
+        while time.monotonic() - start < limit:
+            elapsed = round(time.monotonic() - start, 1)
+            files_view = below_goal(run, paths, 2)
+            master = run.classes()
+            series.append({"s": elapsed, "chunks_below_goal": files_view,
+                           "master_endangered": master.get("endangered", 0),
+                           "master_undergoal": master.get("undergoal", 0)})
+            seen_below = any(row["chunks_below_goal"] for row in series)
+            if files_view == 0 and (seen_below or elapsed > 10):
+                restored_at = elapsed
+                break
+            time.sleep(0.5)
+        peak = max(row["chunks_below_goal"] for row in series)
+        master_peak = max(row["master_endangered"] + row["master_undergoal"] for row in series)
+        outcomes[kind] = {"restored": restored_at is not None, "seconds": restored_at,
+                          "ever_below_goal": peak > 0,
+                          "observed_for_s": round(time.monotonic() - start, 1),
+                          "chunks_below_goal_peak": peak,
+                          "master_reported_peak": master_peak,
+                          "series": series[:: max(1, len(series) // 40)]}
+        run.log("method", f"cs4 {kind}", restored_after_s=restored_at, peak=peak,
+                master_peak=master_peak)
         run.heal_all()
-        wait_classes(run, lambda c: not c.get("endangered") and not c.get("undergoal"), 600)
     return {"chunks": 300, "goal": 2, "outcomes": outcomes,
             "master_config": {"CHUNKS_LOOP_MIN_TIME": "300 (default)",
-                              "REPLICATIONS_DELAY_INIT": "0 (lab)"}}
+                              "REPLICATIONS_DELAY_INIT": "0 (lab)",
+                              "CS_TEMP_MAINTENANCE_MODE_TIMEOUT": "1800 (default)"}}
 
 
 # --- (c) first-packet drop on one node during writes ----------------------------------------
 
-def first_packet_drop(run: Run) -> dict[str, Any]:
-    """Write files at goal 3 while cs4 drops the first packet of every new connection."""
-    baseline = time.monotonic()
-    write_files(run, "/mnt/mfs/c-base", 100, 100_000, 3)
-    base_s = round(time.monotonic() - baseline, 2)
-    run.inject("cs4", "first-packet-drop")
-    start = time.monotonic()
-    sums = write_files(run, "/mnt/mfs/c-drop", 100, 100_000, 3)
-    drop_s = round(time.monotonic() - start, 2)
-    count_drops = "iptables -L BP_FAULT -n -v -x | awk '$3 == \"DROP\" {s += $1} END {print s+0}'"
-    _, out = run.node("cs4").exec_run(["sh", "-c", count_drops])
-    dropped = int(out.decode().strip() or 0)
+def _dropped(run: Run) -> int:
+    script = "iptables -L BP_FAULT -n -v -x | awk '$3 == \"DROP\" {s += $1} END {print s+0}'"
+    _, out = run.node("cs4").exec_run(["sh", "-c", script])
+    return int(out.decode().strip() or 0)
+
+
+def _timed_writes(run: Run, directory: str, count: int) -> tuple[dict[str, str], list[float]]:
+    """Write files one by one (each closed and synced); returns sums and per-file seconds."""
+    run.sh(f"mkdir -p {directory} && mfssetgoal -r 3 {directory} >/dev/null")
+    out = run.sh(
+        f"cd {directory} && for i in $(seq 1 {count}); do s=$(date +%s.%N); "
+        f"head -c 100000 /dev/urandom > f$i && sync f$i; e=$(date +%s.%N); "
+        f"echo \"t $s $e\"; done; sha256sum f*", timeout=900)
+    times, sums = [], {}
+    for line in out.splitlines():
+        parts = line.split()
+        if parts[0] == "t":
+            times.append(round(float(parts[2]) - float(parts[1]), 3))
+        else:
+            sums[f"{directory}/{parts[1]}"] = parts[0]
+    return sums, times
+
+
+def _phase(run: Run, label: str, directory: str) -> dict[str, Any]:
+    before = _dropped(run) if "first-packet-drop" in faults.active(run.node("cs4")) else 0
+    sums, times = _timed_writes(run, directory, 60)
+    dropped = (_dropped(run) - before) if "first-packet-drop" in faults.active(
+        run.node("cs4")) else 0
     checks = run.checkfile(list(sums))
-    histogram: dict[str, int] = {}
-    for check in checks.values():
-        for copies, count in check.copies.items():
-            histogram[str(copies)] = histogram.get(str(copies), 0) + count
-    classes = run.classes()
-    info = run.sh("mfsfileinfo /mnt/mfs/c-drop/* | grep -c 'WRONG VERSION' || true")
-    read = run.sh("sha256sum /mnt/mfs/c-drop/*", timeout=300)
+    read = run.sh("sha256sum " + " ".join(sums), timeout=600)
     intact = sum(1 for line in read.splitlines() if sums.get(line.split()[1]) == line.split()[0])
-    run.log("method", "100 files written with cs4 dropping first packets", seconds=drop_s,
-            dropped_packets=dropped, copies=histogram)
+    wrong = run.sh(f"mfsfileinfo {directory}/* | grep -c 'WRONG VERSION' || true")
+    result = {"files": len(sums), "seconds_total": round(sum(times), 2),
+              "seconds_per_file_max": max(times), "files_slower_than_0_5s":
+              sum(1 for t in times if t > 0.5), "packets_dropped": dropped,
+              "chunks_by_valid_copies": copies_histogram(checks),
+              "wrong_version_copies": int(wrong.strip() or 0), "files_read_intact": intact}
+    run.log("method", label, **result)
+    return result
+
+
+def _restart_cs4(run: Run) -> float:
+    """Kill and restart cs4's daemon; seconds until the master lists it with its space.
+
+    A SIGKILL, not a clean stop: a cleanly stopped server enters temporary
+    maintenance and gets no new chunks, which would hide the effect.
+    """
+    exec_checked(run.node("cs4"), ["sh", "-c", "pkill -KILL -x mfschunkserver; "
+                                               "while pgrep -x mfschunkserver; do sleep 0.1; "
+                                               "done"], "kill cs4")
+    time.sleep(1)  # let the master notice it is gone
+    start = time.monotonic()
+    exec_checked(run.node("cs4"), ["mfs-role", "chunkserver"], "start cs4")
+    for _ in range(240):
+        if topologies.registered_chunkservers(run.node("client")) == 4:
+            break
+        time.sleep(0.25)
+    return round(time.monotonic() - start, 1)
+
+
+def first_packet_drop(run: Run) -> dict[str, Any]:
+    """Goal-3 writes while cs4 drops the first packet of every new connection.
+
+    Established connections are untouched by such a bug, so the second phase
+    restarts cs4's daemon and remounts the client: every connection to cs4 is
+    then new and loses its first packet.
+    """
+    register_plain = _restart_cs4(run)
+    run.log("steady-state", "cs4 restarted, no fault", back_after_s=register_plain)
+    run.sh("umount /mnt/mfs && mfs-role client >/dev/null 2>&1")
+    phases = {"baseline": _phase(run, "baseline, no fault", "/mnt/mfs/c0")}
+    run.inject("cs4", "first-packet-drop")
+    phases["drop_established"] = _phase(run, "drop active, connections already open",
+                                        "/mnt/mfs/c1")
+    register_fault = _restart_cs4(run)
+    run.log("method", "cs4 restarted behind the fault", back_after_s=register_fault,
+            packets_dropped=_dropped(run))
+    run.sh("umount /mnt/mfs && mfs-role client >/dev/null 2>&1")
+    phases["drop_new_connections"] = _phase(run, "drop active, cs4 and client reconnected",
+                                            "/mnt/mfs/c2")
+    classes = run.classes()
     run.heal_all()
-    return {"files": 100, "goal": 3, "seconds_baseline": base_s, "seconds_with_drop": drop_s,
-            "packets_dropped_on_cs4": dropped, "copies_histogram": histogram,
-            "master_classes": {k: classes.get(k, 0) for k in ("missing", "endangered",
-                                                              "undergoal")},
-            "wrong_version_copies": int(info.strip() or 0), "files_read_intact": intact,
-            "any_chunk_with_0_copies": bool(histogram.get("0"))}
+    return {"goal": 3, "phases": phases,
+            "cs4_registers_after_restart_s": {"no fault": register_plain,
+                                              "first-packet drop": register_fault},
+            "master_classes_after": {k: classes.get(k, 0) for k in
+                                     ("missing", "endangered", "undergoal")},
+            "any_chunk_with_0_copies": any(p["chunks_by_valid_copies"].get("0")
+                                           for p in phases.values())}
 
 
 # --- (d) mfsfilerepair on a file with a lost chunk -------------------------------------------

@@ -64,7 +64,7 @@ def mfs_container(prefix: str, role: str) -> str:
     return f"{prefix}-mfs-{role}"
 
 
-def _registered_chunkservers(client: Any) -> int:
+def registered_chunkservers(client: Any) -> int:
     """Chunkservers connected to the master that report their space (their scan is done).
 
     Before that the master places new chunks on fewer servers than the goal.
@@ -113,7 +113,7 @@ def start_moosefs(cl: Any, prefix: str) -> dict[str, Any]:
     for role in CHUNKSERVERS:
         engine.exec_checked(containers[role], ["mfs-role", "chunkserver"], f"mfs {role}")
     client = containers["client"]
-    engine.wait_until(lambda: _registered_chunkservers(client) == len(CHUNKSERVERS), 30,
+    engine.wait_until(lambda: registered_chunkservers(client) == len(CHUNKSERVERS), 30,
                       "all four chunkservers registered")
     engine.exec_checked(client, ["mfs-role", "client"], "mfs client")
     engine.wait_until(lambda: _mount_usable(client), 20, "MooseFS mount usable")
