@@ -130,3 +130,23 @@ def test_an_experiment_runs_end_to_end_and_records_its_journal(lab, tmp_path):
     results = doc["results"]
     assert results["repair_output"][1].split()[-1] == "1"  # chunks erased: 1
     assert results["chunk0_nonzero_bytes_after"] == 0 and results["chunk1_intact"]
+
+
+def _avail(container):
+    out = container.exec_run(["df", "--output=avail", "-B1", "/mfsdata"]).output.decode()
+    return int(out.split()[-1])
+
+
+def test_fill_disk_and_network_faults_heal_cleanly(mfs):
+    _, _, servers = mfs
+    cs1 = servers["cs1"]
+    free_before = _avail(cs1)
+    faults.inject(cs1, "fill-disk")
+    assert _avail(cs1) < 1024 * 1024 and faults.active(cs1) == ["fill-disk"]
+    faults.inject(cs1, "isolate")
+    code, _ = cs1.exec_run(["timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/master/9420"])
+    assert code != 0, "an isolated node must not reach the master"
+    assert faults.heal(cs1) == ["healed isolate", "healed fill-disk"]
+    assert abs(_avail(cs1) - free_before) < 64 * 1024 * 1024 and faults.active(cs1) == []
+    code, _ = cs1.exec_run(["timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/master/9420"])
+    assert code == 0

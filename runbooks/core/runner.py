@@ -102,15 +102,20 @@ def runbook_task(
     return decorate
 
 
-def targets_from(options: dict[str, Any]) -> list[Target]:
-    """Build targets from a task's shared options."""
+def targets_from(
+    host: str | None = None,
+    container: str | None = None,
+    known_hosts: str | None = None,
+    identity: str | None = None,
+    connect_timeout: float | None = None,
+    timeout: float | None = None,
+    **_: Any,
+) -> list[Target]:
+    """Build targets from a task's shared options (other keyword arguments are ignored)."""
     return select_targets(
-        options.get("host"),
-        options.get("container"),
-        known_hosts=options.get("known_hosts"),
-        identity=options.get("identity"),
-        connect_timeout=float(options.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
-        command_timeout=float(options.get("timeout") or DEFAULT_COMMAND_TIMEOUT),
+        host, container, known_hosts=known_hosts, identity=identity,
+        connect_timeout=float(connect_timeout or DEFAULT_CONNECT_TIMEOUT),
+        command_timeout=float(timeout or DEFAULT_COMMAND_TIMEOUT),
     )
 
 

@@ -75,9 +75,8 @@ def audit(
     from . import collect
     from .judge import judge_cluster, judge_tree
 
-    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
-                                identity=identity, connect_timeout=connect_timeout,
-                                timeout=timeout))
+    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
+                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
     given_master = _split_master(master)
     totals: dict[str, int] = {}
 
@@ -153,9 +152,8 @@ def repair(
     from ..core.errors import UsageError
     from .apply import run_repair
 
-    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
-                                identity=identity, connect_timeout=connect_timeout,
-                                timeout=timeout))
+    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
+                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
     if len(targets) != 1:
         raise UsageError("mfs.repair works on one target at a time")
     code = asyncio.run(run_repair(

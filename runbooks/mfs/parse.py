@@ -206,19 +206,9 @@ def parse_fileinfo(text: str, paths: Sequence[str]) -> dict[str, list[Chunk] | P
 def parse_getgoal(text: str, paths: Sequence[str]) -> dict[str, int | str | PathError]:
     """Parse ``mfsgetgoal PATH...``: ``PATH: 3`` (or ``PATH: 'class'`` with storage classes)."""
     parsed: dict[str, int | str | PathError] = {}
-    pos = 0
-    for path in paths:
-        header = f"{path}: "
-        if not text.startswith(header, pos):
-            found = _line_at(text, pos) if pos < len(text) else "(end of output)"
-            raise ParseError(
-                f"mfsgetgoal output line {_line_number(text, pos)}: expected {path!r}, "
-                f"found {found!r}"
-            )
-        pos += len(header)
-        value = _line_at(text, pos)
-        pos += len(value) + 1
-        value = value.strip()
+    # One line per path, "PATH: value": the walker reads the value where errors stand.
+    for path, (_, value) in _walk(text, paths, "mfsgetgoal", lambda line: False).items():
+        value = (value or "").strip()
         if value.isdigit():
             parsed[path] = int(value)
         elif value.startswith("'") and value.endswith("'") and len(value) > 1:

@@ -71,9 +71,8 @@ def audit(
     accepted = parse_accepts(accept or [])
     patterns = list(mount_point or [])
     path = mounts_file or PROC_MOUNTS
-    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
-                                identity=identity, connect_timeout=connect_timeout,
-                                timeout=timeout))
+    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
+                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
 
     async def work(target: Target):
         entries = [e for e in await read_mounts(target, path)
@@ -120,9 +119,8 @@ def fix(
     from .collect import read_mounts
     from .remedy import find_mount, plan_fix
 
-    targets = targets_from(dict(host=host, container=container, known_hosts=known_hosts,
-                                identity=identity, connect_timeout=connect_timeout,
-                                timeout=timeout))
+    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
+                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
     if len(targets) != 1:
         raise UsageError("mounts.fix changes one target at a time; give one --host or --container")
     target = targets[0]
