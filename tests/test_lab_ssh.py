@@ -54,8 +54,23 @@ def test_unknown_host_key_is_refused_by_default(nas, tmp_path):
                   "--format", "nagios", home=tmp_path)  # an empty ~/.ssh: nothing trusted
     assert proc.returncode == 3
     assert proc.stderr.strip() == (
-        f"error: {facts['ssh']}: host key not trusted (checked against ~/.ssh/known_hosts)"
+        f"error: {facts['ssh']}: host key not trusted (checked against ~/.ssh/known_hosts); "
+        "verify it and add it, or pass --accept-new"
     )
+
+
+def test_accept_new_records_an_unknown_key_once(nas, tmp_path):
+    facts, _ = nas
+    known = tmp_path / "known_hosts"
+    args = ["--host", facts["ssh"], "--identity", facts["identity"], "--known-hosts",
+            str(known), "--mount-point", "/srv/clean", "--format", "nagios"]
+    first = invoke("mounts.audit", *args, "--accept-new")
+    assert first.returncode == 0, first.stderr
+    port = facts["ssh"].rsplit(":", 1)[1]
+    assert known.read_text().startswith(f"[127.0.0.1]:{port} ssh-ed25519 ")
+    assert known.read_text() == Path(facts["known_hosts"]).read_text()  # the real key
+    again = invoke("mounts.audit", *args)  # now known: no --accept-new needed
+    assert again.returncode == 0, again.stderr
 
 
 def test_changed_host_key_is_refused(nas, tmp_path):
@@ -63,11 +78,13 @@ def test_changed_host_key_is_refused(nas, tmp_path):
     port = facts["ssh"].rsplit(":", 1)[1]
     wrong = tmp_path / "known_hosts"
     wrong.write_text(f"[127.0.0.1]:{port} {OTHER_KEY}\n")
-    proc = invoke("mounts.audit", *ssh_args(facts, str(wrong)), "--format", "json")
+    proc = invoke("mounts.audit", *ssh_args(facts, str(wrong)), "--format", "json",
+                  "--accept-new")  # accept-new never overrides a changed key
     assert proc.returncode == 3
     doc = json.loads(proc.stdout)
     assert doc["status"] == "UNKNOWN"
-    assert "host key not trusted" in doc["findings"][0]["message"]
+    assert doc["findings"][0]["message"].startswith("HOST KEY CHANGED")
+    assert wrong.read_text() == f"[127.0.0.1]:{port} {OTHER_KEY}\n"
 
 
 def test_fix_and_undo_over_ssh_quote_hostile_mount_points(nas, tmp_path):

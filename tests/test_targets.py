@@ -103,11 +103,20 @@ def silent_listener():
 
 
 def test_ssh_connect_timeout_bounds_a_silent_host(silent_listener):
-    target = SSHTarget("127.0.0.1", port=silent_listener, connect_timeout=1.0)
+    target = SSHTarget("127.0.0.1", port=silent_listener, connect_timeout=1.0, retries=0)
     start = time.monotonic()
     with pytest.raises(TargetError, match=r"127\.0\.0\.1:.*(no SSH answer within 1s|ssh:)"):
         asyncio.run(target.run(["true"]))
     assert time.monotonic() - start < 3
+
+
+def test_ssh_connect_is_retried_with_backoff(silent_listener):
+    target = SSHTarget("127.0.0.1", port=silent_listener, connect_timeout=0.5, retries=2)
+    start = time.monotonic()
+    with pytest.raises(TargetError, match=r"no SSH answer within 0\.5s \(after 3 attempts\)"):
+        asyncio.run(target.run(["true"]))
+    took = time.monotonic() - start
+    assert 3 * 0.5 + 0.5 + 1.0 <= took < 3 * 1.5 + 1.5 + 1  # three tries and two pauses
 
 
 def test_ssh_refused_port_is_reported():

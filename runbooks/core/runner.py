@@ -19,7 +19,7 @@ from typing import Any
 
 from invoke import Exit, task
 
-from .errors import RunbookError
+from .errors import RunbookError, UsageError
 from .findings import Finding, Report, Severity
 from .render import FORMAT_HELP, check_format, render
 from .targets import (
@@ -29,6 +29,7 @@ from .targets import (
     Target,
     run_on_targets,
     select_targets,
+    split_list,
 )
 
 COMMON_HELP = {
@@ -43,6 +44,10 @@ COMMON_HELP = {
     "timeout": f"Seconds one command may run on a target (default {DEFAULT_COMMAND_TIMEOUT:g}).",
     "parallel": f"How many targets are worked on at once (default {DEFAULT_PARALLEL}).",
     "apply": "Make the change. Without it, only print what would change.",
+    "hosts": "Ansible inventory (INI or YAML) to take SSH targets from: @FILE.",
+    "limit": "With --hosts: only these groups or hosts (comma separated).",
+    "accept_new": "Trust and record the key of a host not yet in known_hosts (like "
+    "OpenSSH's accept-new). A changed key is always refused.",
 }
 
 
@@ -109,13 +114,23 @@ def targets_from(
     identity: str | None = None,
     connect_timeout: float | None = None,
     timeout: float | None = None,
+    hosts: str | None = None,
+    limit: str | None = None,
+    accept_new: bool = False,
     **_: Any,
 ) -> list[Target]:
     """Build targets from a task's shared options (other keyword arguments are ignored)."""
+    specs = split_list(host)
+    if hosts:
+        from .inventory import load_inventory, select_hosts
+
+        specs += select_hosts(load_inventory(hosts), limit)
+    elif limit:
+        raise UsageError("--limit needs --hosts @INVENTORY")
     return select_targets(
-        host, container, known_hosts=known_hosts, identity=identity,
+        specs, container, known_hosts=known_hosts, identity=identity,
         connect_timeout=float(connect_timeout or DEFAULT_CONNECT_TIMEOUT),
-        command_timeout=float(timeout or DEFAULT_COMMAND_TIMEOUT),
+        command_timeout=float(timeout or DEFAULT_COMMAND_TIMEOUT), accept_new=accept_new,
     )
 
 

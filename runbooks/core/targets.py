@@ -27,6 +27,10 @@ from .errors import TargetError, UsageError
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_COMMAND_TIMEOUT = 60.0
 DEFAULT_PARALLEL = 16
+DEFAULT_RETRIES = 2  # connect retries; the kernel already resends a lost SYN within a try
+RETRY_BACKOFF = 0.5  # seconds before the first retry, doubled each time
+PREFERRED_HOST_KEYS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                       "rsa-sha2-512", "rsa-sha2-256"]
 
 # Host names and addresses we are willing to hand to a resolver or to ssh:
 # RFC 1123 labels, IPv4, and bracketed IPv6. Anything else (spaces, quotes,
@@ -34,6 +38,10 @@ DEFAULT_PARALLEL = 16
 _HOST_RE = re.compile(r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]+\])$")
 _USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class _Retryable(Exception):
+    """A connect failure worth another try (network error or time-out)."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +149,12 @@ class SSHTarget(Target):
     """A host reached over SSH with asyncssh.
 
     Host keys are verified against ``known_hosts`` (default ~/.ssh/known_hosts,
-    as OpenSSH does); an unknown or changed key is refused. The connection is
-    opened on first use and reused for every command.
+    as OpenSSH does). An unknown key is refused unless ``accept_new`` (then it
+    is recorded, like OpenSSH's StrictHostKeyChecking=accept-new); a changed
+    key is always refused. User, port, identity and ProxyJump not given here
+    come from ~/.ssh/config. Connecting is retried with backoff on network
+    errors and time-outs, never on key or authentication errors. The
+    connection is opened on first use and reused for every command.
     """
 
     kind = "ssh"
@@ -157,6 +169,8 @@ class SSHTarget(Target):
         identity: str | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        accept_new: bool = False,
+        retries: int = DEFAULT_RETRIES,
     ) -> None:
         label = (f"{user}@" if user else "") + host + (f":{port}" if port else "")
         super().__init__(label, command_timeout=command_timeout)
@@ -166,9 +180,50 @@ class SSHTarget(Target):
         self.known_hosts = known_hosts
         self.identity = identity
         self.connect_timeout = connect_timeout
+        self.accept_new = accept_new
+        self.retries = retries
         self._conn: Any = None
 
+    @property
+    def known_hosts_path(self) -> Path:
+        return Path(self.known_hosts or Path.home() / ".ssh" / "known_hosts")
+
+    def _key_on_record(self) -> bool:
+        """Whether known_hosts already holds a key for this host (so a mismatch = changed)."""
+        import asyncssh
+
+        path = self.known_hosts_path
+        if not path.is_file():
+            return False
+        try:
+            keys = asyncssh.match_known_hosts(str(path), self.host, self.host, self.port or 22)
+        except (OSError, ValueError):
+            return False
+        return bool(keys[0])
+
+    def _record_key(self, conn: Any) -> None:
+        key = conn.get_server_host_key()
+        pattern = self.host if (self.port or 22) == 22 else f"[{self.host}]:{self.port}"
+        path = self.known_hosts_path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        line = f"{pattern} {key.export_public_key().decode().strip()}\n"
+        with path.open("a") as known:
+            known.write(line)
+
     async def _connect(self) -> Any:
+        delay = RETRY_BACKOFF
+        for attempt in range(self.retries + 1):
+            try:
+                return await self._connect_once()
+            except _Retryable as exc:
+                if attempt == self.retries:
+                    raise TargetError(f"{self.name}: {exc} (after {attempt + 1} attempts)"
+                                      ) from None
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _connect_once(self) -> Any:
         import asyncssh  # lazy: ~150 ms of imports
 
         options: dict[str, Any] = {
@@ -180,30 +235,50 @@ class SSHTarget(Target):
         if self.user:
             options["username"] = self.user
         if self.known_hosts:
+            if not Path(self.known_hosts).is_file():
+                if not self.accept_new:
+                    raise TargetError(f"{self.name}: known_hosts file {self.known_hosts} "
+                                      "does not exist")
+                self.known_hosts_path.parent.mkdir(parents=True, exist_ok=True)
+                self.known_hosts_path.touch()
             options["known_hosts"] = self.known_hosts
         if self.identity:
             options["client_keys"] = [self.identity]
+        where = self.known_hosts or "~/.ssh/known_hosts"
         try:
             return await asyncio.wait_for(
                 asyncssh.connect(self.host, **options), self.connect_timeout + 1
             )
         except asyncssh.HostKeyNotVerifiable as exc:
-            where = self.known_hosts or "~/.ssh/known_hosts"
-            detail = "" if "not trusted" in exc.reason else f": {exc.reason}"
-            raise TargetError(
-                f"{self.name}: host key not trusted (checked against {where}){detail}"
-            ) from None
+            if self._key_on_record():
+                raise TargetError(
+                    f"{self.name}: HOST KEY CHANGED: the server's key differs from the one in "
+                    f"{where}; refusing to connect (possible man-in-the-middle)"
+                ) from None
+            if not self.accept_new:
+                detail = "" if "not trusted" in exc.reason else f": {exc.reason}"
+                raise TargetError(
+                    f"{self.name}: host key not trusted (checked against {where}){detail}; "
+                    "verify it and add it, or pass --accept-new"
+                ) from None
         except asyncssh.PermissionDenied:
             raise TargetError(f"{self.name}: authentication refused") from None
         except asyncssh.Error as exc:
             raise TargetError(f"{self.name}: ssh: {exc.reason}") from None
         except TimeoutError:
-            raise TargetError(
-                f"{self.name}: no SSH answer within {self.connect_timeout:g}s"
-            ) from None
+            raise _Retryable(f"no SSH answer within {self.connect_timeout:g}s") from None
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
-            raise TargetError(f"{self.name}: cannot connect: {reason}") from None
+            raise _Retryable(f"cannot connect: {reason}") from None
+        # accept-new: the host is not on record at all; trust this key and write it down.
+        # Without a known key asyncssh would pick RSA; prefer what OpenSSH records first.
+        conn = await asyncio.wait_for(
+            asyncssh.connect(self.host, **{**options, "known_hosts": None,
+                                           "server_host_key_algs": PREFERRED_HOST_KEYS}),
+            self.connect_timeout + 1,
+        )
+        self._record_key(conn)
+        return conn
 
     async def run(self, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
         timeout = timeout or self.command_timeout
@@ -315,6 +390,7 @@ def select_targets(
     identity: str | None = None,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    accept_new: bool = False,
 ) -> list[Target]:
     """Targets from --host and --container values; the local host when neither is given."""
     targets: list[Target] = []
@@ -324,6 +400,7 @@ def select_targets(
             SSHTarget(
                 host, port=port, user=user, known_hosts=known_hosts, identity=identity,
                 connect_timeout=connect_timeout, command_timeout=command_timeout,
+                accept_new=accept_new,
             )
         )
     for name in split_list(containers):

@@ -54,9 +54,12 @@ def audit(
     master=None,
     calls=DEFAULT_CALLS,
     host=None,
+    hosts=None,
+    limit=None,
     container=None,
     format=None,
     known_hosts=None,
+    accept_new=False,
     identity=None,
     connect_timeout=DEFAULT_CONNECT_TIMEOUT,
     timeout=DEFAULT_COMMAND_TIMEOUT,
@@ -75,8 +78,9 @@ def audit(
     from . import collect
     from .judge import judge_cluster, judge_tree
 
-    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
-                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
+    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
+                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
+                           connect_timeout=connect_timeout, timeout=timeout)
     given_master = _split_master(master)
     totals: dict[str, int] = {}
 
@@ -132,8 +136,11 @@ def repair(
     master=None,
     calls=DEFAULT_CALLS,
     host=None,
+    hosts=None,
+    limit=None,
     container=None,
     known_hosts=None,
+    accept_new=False,
     identity=None,
     connect_timeout=DEFAULT_CONNECT_TIMEOUT,
     timeout=DEFAULT_COMMAND_TIMEOUT,
@@ -152,8 +159,9 @@ def repair(
     from ..core.errors import UsageError
     from .apply import run_repair
 
-    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
-                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
+    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
+                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
+                           connect_timeout=connect_timeout, timeout=timeout)
     if len(targets) != 1:
         raise UsageError("mfs.repair works on one target at a time")
     code = asyncio.run(run_repair(

@@ -45,11 +45,14 @@ def audit(
     mounts_file=None,
     mount_point=None,
     host=None,
+    hosts=None,
+    limit=None,
     container=None,
     accept=None,
     max_commit=60,
     format=None,
     known_hosts=None,
+    accept_new=False,
     identity=None,
     connect_timeout=DEFAULT_CONNECT_TIMEOUT,
     timeout=DEFAULT_COMMAND_TIMEOUT,
@@ -71,8 +74,9 @@ def audit(
     accepted = parse_accepts(accept or [])
     patterns = list(mount_point or [])
     path = mounts_file or PROC_MOUNTS
-    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
-                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
+    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
+                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
+                           connect_timeout=connect_timeout, timeout=timeout)
 
     async def work(target: Target):
         entries = [e for e in await read_mounts(target, path)
@@ -97,9 +101,12 @@ def fix(
     mount_point,
     apply=False,
     host=None,
+    hosts=None,
+    limit=None,
     container=None,
     max_commit=60,
     known_hosts=None,
+    accept_new=False,
     identity=None,
     connect_timeout=DEFAULT_CONNECT_TIMEOUT,
     timeout=DEFAULT_COMMAND_TIMEOUT,
@@ -119,8 +126,9 @@ def fix(
     from .collect import read_mounts
     from .remedy import find_mount, plan_fix
 
-    targets = targets_from(host=host, container=container, known_hosts=known_hosts,
-                           identity=identity, connect_timeout=connect_timeout, timeout=timeout)
+    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
+                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
+                           connect_timeout=connect_timeout, timeout=timeout)
     if len(targets) != 1:
         raise UsageError("mounts.fix changes one target at a time; give one --host or --container")
     target = targets[0]
