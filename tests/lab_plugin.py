@@ -31,10 +31,13 @@ class LabSession:
         self._ids = itertools.count(1)
 
     def up(self, topology: str) -> dict[str, Any]:
+        return self.up_with(topology)
+
+    def up_with(self, topology: str, **options: Any) -> dict[str, Any]:
         from runbooks.lab import topologies
 
         prefix = f"bp-t{os.getpid()}-{next(self._ids)}"
-        return {**topologies.up(topology, prefix=prefix), "prefix": prefix}
+        return {**topologies.up(topology, prefix=prefix, **options), "prefix": prefix}
 
     def remove_prefix(self, prefix: str) -> None:
         """Remove one lab (its containers and network) started by ``up``."""

@@ -39,8 +39,9 @@ def setup(c, no_install=False):
 
 
 
-@runbook_task(label="LAB", help={"topology": "Which lab to start: nas or moosefs."})
-def up(c, topology):
+@runbook_task(label="LAB", help={"topology": "Which lab to start: nas, moosefs or fleet.",
+                                  "size": "fleet only: how many hosts (default 5)."})
+def up(c, topology, size=5):
     """Start a lab topology and wait until its readiness checks pass.
 
     Builds the topology's images on first use (from Dockerfiles in
@@ -49,7 +50,7 @@ def up(c, topology):
     """
     from . import topologies
 
-    facts = topologies.up(topology)
+    facts = topologies.up(topology, size=int(size))
     print(f"{topology} ready in {facts.pop('seconds')}s")
     for key, value in facts.items():
         print(f"  {key}: {value}")
@@ -61,7 +62,10 @@ def _node(cl, name: str):
 
     containers = {c.name: c for c in engine.lab_containers(cl)}
     prefix = os.environ.get("BP_LAB_PREFIX", "bp")  # the test harness runs labs under its own
-    for candidate in (name, f"{prefix}-mfs-{name}"):
+    candidates = [name, f"{prefix}-mfs-{name}"]
+    if name.startswith("host"):
+        candidates.append(f"{prefix}-fleet-{name[len('host'):]}")
+    for candidate in candidates:
         if candidate in containers:
             return containers[candidate]
     raise engine.LabError(
@@ -73,7 +77,8 @@ def _node(cl, name: str):
     label="LAB",
     help={
         "node": "Lab node: a container name, or a MooseFS role (master, cs1..cs4, client).",
-        "kind": "stop | kill | isolate | first-packet-drop | fill-disk | lose-chunks.",
+        "kind": "stop | kill | isolate | first-packet-drop | fill-disk | lose-chunks | "
+        "slow | wrong-host-key.",
     },
 )
 def fault(c, node, kind):
@@ -84,7 +89,10 @@ def fault(c, node, kind):
     first packet of every new connection to or from it, like the switch bug
     in the MooseFS story; fill-disk leaves a chunkserver no free byte;
     lose-chunks restarts a chunkserver with an empty chunk folder, as after a
-    disk swap (the old folder is kept, so heal brings the chunks back).
+    disk swap (the old folder is kept, so heal brings the chunks back); slow
+    rate-limits a node; wrong-host-key gives a fleet host new SSH host keys.
+    Fleet hosts (host01...) take stop/kill (sshd), isolate, first-packet-drop,
+    slow and wrong-host-key.
     """
     from . import engine, faults
 

@@ -353,24 +353,33 @@ def _ssh_banner(port: int) -> bool:
         return conn.recv(64).startswith(b"SSH-2.0-")
 
 
-def enable_ssh(container: Any) -> dict[str, str]:
-    """Authorise the lab key for root, trust the container's host key, wait for sshd.
-
-    Needs the container's port 22 published on 127.0.0.1. Returns the
-    target spec, identity and known_hosts file to pass to runbooks.
-    """
+def ssh_access(container: Any) -> tuple[int, str]:
+    """Authorise the lab key for root in the container; return its loopback port and the
+    known_hosts line for its ed25519 host key (port 22 must be published on 127.0.0.1)."""
     key = lab_key()
     _put_file(container, "/root/.ssh", "authorized_keys",
               Path(str(key) + ".pub").read_bytes(), 0o600)
     container.reload()
     port = int(container.ports["22/tcp"][0]["HostPort"])
+    wait_until(lambda: exec_checked(container, ["test", "-s", "/etc/ssh/ssh_host_ed25519_key.pub"],
+                                    "host key") is not None, 20, f"{container.name} host key")
     host_key = exec_checked(container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"],
                             f"{container.name}: host key")
     key_type, key_data = host_key.split()[:2]
+    return port, f"[127.0.0.1]:{port} {key_type} {key_data}"
+
+
+def wait_for_sshd(port: int, what: str) -> None:
+    wait_until(lambda: _ssh_banner(port), 20, f"{what} sshd")
+
+
+def enable_ssh(container: Any) -> dict[str, str]:
+    """SSH into one lab container: key authorised, host key trusted, sshd answering."""
+    port, line = ssh_access(container)
     known_hosts = STATE_DIR / "lab" / f"known_hosts-{container.name}"
-    known_hosts.write_text(f"[127.0.0.1]:{port} {key_type} {key_data}\n")
-    wait_until(lambda: _ssh_banner(port), 20, f"{container.name} sshd")
-    return {"ssh": f"root@127.0.0.1:{port}", "identity": str(key),
+    known_hosts.write_text(line + "\n")
+    wait_for_sshd(port, container.name)
+    return {"ssh": f"root@127.0.0.1:{port}", "identity": str(lab_key()),
             "known_hosts": str(known_hosts)}
 
 

@@ -51,14 +51,32 @@ fallocate -l "$avail" /mfsdata/bp-fill 2>/dev/null \
 
 
 def _role(container: Any) -> str:
-    """master / chunkserver / client, from the node's configuration."""
+    """master / chunkserver / ssh (fleet host) / client, from the node's host name."""
     _, out = container.exec_run(["hostname"])
     name = out.decode().strip()
     if name == "master":
         return "master"
     if name.startswith("cs"):
         return "chunkserver"
+    if name.startswith("host"):
+        return "ssh"
     return "client"
+
+
+# The daemon each role runs: how to stop it cleanly, and how to start it.
+_DAEMONS = {
+    "master": ("mfsmaster", ["mfsmaster", "stop"], ["mfs-role", "master"]),
+    "chunkserver": ("mfschunkserver", ["mfschunkserver", "stop"], ["mfs-role", "chunkserver"]),
+    "ssh": ("sshd", ["pkill", "-TERM", "-x", "sshd"], ["/usr/sbin/sshd"]),
+}
+
+
+def _daemon(container: Any) -> tuple[str, list[str], list[str]]:
+    role = _role(container)
+    if role not in _DAEMONS:
+        raise LabError(f"{container.name}: stop and kill apply to master, chunkservers "
+                       "and fleet hosts")
+    return _DAEMONS[role]
 
 
 def _sh(container: Any, script: str, what: str) -> None:
@@ -66,23 +84,32 @@ def _sh(container: Any, script: str, what: str) -> None:
 
 
 def _stop(container: Any) -> None:
-    role = _role(container)
-    if role == "client":
-        raise LabError(f"{container.name}: stop and kill apply to master or chunkservers")
-    exec_checked(container, [f"mfs{role}", "stop"], f"{container.name}: stop mfs{role}")
+    name, stop, _ = _daemon(container)
+    exec_checked(container, stop, f"{container.name}: stop {name}")
 
 
 def _kill(container: Any) -> None:
-    role = _role(container)
-    if role == "client":
-        raise LabError(f"{container.name}: stop and kill apply to master or chunkservers")
-    exec_checked(container, ["pkill", "-KILL", "-x", f"mfs{role}"], f"{container.name}: kill")
+    name, _, _ = _daemon(container)
+    exec_checked(container, ["pkill", "-KILL", "-x", name], f"{container.name}: kill {name}")
 
 
 def _restart(container: Any) -> None:
-    role = _role(container)
-    if role != "client":
-        exec_checked(container, ["mfs-role", role], f"{container.name}: start mfs{role}")
+    name, _, start = _daemon(container)
+    _sh(container, f"while pgrep -x {name} >/dev/null; do sleep 0.1; done", "wait for exit")
+    exec_checked(container, start, f"{container.name}: start {name}")
+
+
+# A slow link: Linux's netem is not in every kernel (not in ours), so slowness is a
+# token-bucket rate limit on what the node sends: an SSH handshake takes seconds.
+_SLOW = "tc qdisc replace dev eth0 root tbf rate 24kbit burst 3kb latency 2s"
+_WRONG_KEY = """
+mkdir -p /etc/ssh/bp-original-keys && mv /etc/ssh/ssh_host_* /etc/ssh/bp-original-keys/
+ssh-keygen -A >/dev/null && pkill -HUP -x sshd
+"""
+_RIGHT_KEY = """
+rm -f /etc/ssh/ssh_host_* && mv /etc/ssh/bp-original-keys/* /etc/ssh/
+rmdir /etc/ssh/bp-original-keys && pkill -HUP -x sshd
+"""
 
 
 def _hide_chunks(container: Any) -> None:
@@ -120,6 +147,12 @@ FAULTS: dict[str, tuple[str, Callable[[Any], None], Callable[[Any], None]]] = {
                   lambda c: _sh(c, "rm -f /mfsdata/bp-fill", f"{c.name}: free disk")),
     "lose-chunks": ("restart with an empty chunk folder, as after a disk replacement "
                     "(the old one is kept aside for heal)", _hide_chunks, _unhide_chunks),
+    "slow": ("limit what the node sends to 24 kbit/s",
+             lambda c: _sh(c, _SLOW, f"{c.name}: slow"),
+             lambda c: _sh(c, "tc qdisc del dev eth0 root", f"{c.name}: unslow")),
+    "wrong-host-key": ("give sshd new host keys (the old ones are kept for heal)",
+                       lambda c: _sh(c, _WRONG_KEY, f"{c.name}: new host keys"),
+                       lambda c: _sh(c, _RIGHT_KEY, f"{c.name}: original host keys")),
 }
 
 

@@ -18,7 +18,7 @@ from . import engine
 class Topology:
     name: str
     description: str
-    start: Callable[[Any, str], dict[str, Any]]  # (client, name prefix) -> facts
+    start: Callable[..., dict[str, Any]]  # (client, name prefix, **options) -> facts
 
 
 def _running(container: Any) -> bool:
@@ -31,7 +31,7 @@ def _mounted(container: Any, path: str) -> bool:
     return code == 0
 
 
-def start_nas(cl: Any, prefix: str) -> dict[str, Any]:
+def start_nas(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
     """One container with ext4 on loop devices: /srv/nas unsafe, /srv/clean default."""
     image = engine.build_image("nas", cl)
     name = f"{prefix}-nas"
@@ -86,7 +86,7 @@ def _mount_usable(client: Any) -> bool:
     return code == 0
 
 
-def start_moosefs(cl: Any, prefix: str) -> dict[str, Any]:
+def start_moosefs(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
     """A MooseFS 3.0 cluster: master, four chunkservers, one FUSE client, own network."""
     image = engine.build_image("moosefs", cl)
     net_name = f"{prefix}-mfs"
@@ -122,6 +122,44 @@ def start_moosefs(cl: Any, prefix: str) -> dict[str, Any]:
             "mount": "/mnt/mfs"}
 
 
+FLEET_DEFAULT_SIZE = 5
+
+
+def start_fleet(cl: Any, prefix: str, size: int = FLEET_DEFAULT_SIZE, **_: Any) -> dict[str, Any]:
+    """N small sshd hosts on 127.0.0.1 ports, with a lab key, known_hosts and an inventory."""
+    if not 1 <= size <= 200:
+        raise engine.LabError(f"fleet size must be between 1 and 200, not {size}")
+    image = engine.build_image("fleet", cl)
+    containers = []
+    for index in range(1, size + 1):
+        name = f"{prefix}-fleet-{index:02d}"
+        containers.append(engine.run_container(
+            cl, image, name, "fleet", hostname=f"host{index:02d}",
+            cap_add=["NET_ADMIN"],  # iptables/tc faults inside the host's namespace
+            ports={"22/tcp": ("127.0.0.1", None)},
+        ))
+    lines, hosts = [], []
+    for index, container in enumerate(containers, 1):
+        engine.wait_until(lambda c=container: _running(c), 20, f"{container.name} running")
+        port, line = engine.ssh_access(container)
+        lines.append(line)
+        hosts.append((f"host{index:02d}", port))
+    for _, port in hosts:
+        engine.wait_for_sshd(port, f"port {port}")
+    directory = engine.STATE_DIR / "lab" / prefix
+    directory.mkdir(parents=True, exist_ok=True)
+    known_hosts = directory / "known_hosts"
+    known_hosts.write_text("\n".join(lines) + "\n")
+    inventory = directory / "inventory.ini"
+    body = ["# written by `invoke lab.up fleet`", "[fleet]"]
+    body += [f"{name} ansible_host=127.0.0.1 ansible_port={port} ansible_user=root"
+             for name, port in hosts]
+    body += ["", "[odd]", *(n for n, _ in hosts[::2]), "", "[even]", *(n for n, _ in hosts[1::2])]
+    inventory.write_text("\n".join(body) + "\n")
+    return {"hosts": len(hosts), "inventory": str(inventory), "known_hosts": str(known_hosts),
+            "identity": str(engine.lab_key()), "containers": [c.name for c in containers]}
+
+
 TOPOLOGIES: dict[str, Topology] = {
     t.name: t
     for t in (
@@ -134,6 +172,11 @@ TOPOLOGIES: dict[str, Topology] = {
             "moosefs",
             "MooseFS 3.0.117: master, chunkservers cs1-cs4, FUSE client at /mnt/mfs",
             start_moosefs,
+        ),
+        Topology(
+            "fleet",
+            "N sshd hosts (--size, default 5) on 127.0.0.1 ports, Ubuntu-like pam_motd",
+            start_fleet,
         ),
     )
 }
@@ -148,12 +191,12 @@ def get(name: str) -> Topology:
         ) from None
 
 
-def up(name: str, prefix: str = "bp") -> dict[str, Any]:
+def up(name: str, prefix: str = "bp", **options: Any) -> dict[str, Any]:
     """Start topology ``name`` and return its facts once it is ready."""
     topology = get(name)
     cl = engine.client()
     start = time.monotonic()
-    facts = topology.start(cl, prefix)
+    facts = topology.start(cl, prefix, **options)
     facts["seconds"] = round(time.monotonic() - start, 1)
     return facts
 

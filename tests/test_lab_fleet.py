@@ -1,0 +1,77 @@
+"""Runbooks across a fleet of real sshd hosts with faults on single hosts."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runbooks.lab import faults
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def fleet(lab):
+    facts = lab.up_with("fleet", size=20)
+    yield facts, [lab.container(name) for name in facts["containers"]]
+    lab.remove_prefix(facts["prefix"])
+
+
+def audit(facts, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "mounts.audit", "--hosts", "@" + facts["inventory"],
+         "--known-hosts", facts["known_hosts"], "--identity", facts["identity"],
+         "--mount-point", "/etc/hosts", *args],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_twenty_hosts_four_broken_nothing_hangs(fleet):
+    facts, hosts = fleet
+    broken = {"host03": "isolate", "host07": "first-packet-drop",
+              "host11": "wrong-host-key", "host15": "stop"}
+    for name, kind in broken.items():
+        faults.inject(hosts[int(name[4:]) - 1], kind)
+    try:
+        start = time.monotonic()
+        proc = audit(facts, "--connect-timeout", "3", "--format", "json")
+        took = time.monotonic() - start
+        # 3 tries of 3 s and 1.5 s of backoff for the black hole, plus start-up
+        assert took < 3 * 3 + 1.5 + 6, took
+        doc = json.loads(proc.stdout)
+        unreachable = {f["target"]: f["message"] for f in doc["findings"]
+                       if f["check"] == "mounts.audit.reach"}
+        ports = {f"host{i:02d}": line.split("ansible_port=")[1].split()[0]
+                 for i, line in enumerate(Path(facts["inventory"]).read_text().splitlines()[2:22],
+                                          1)}
+        by_host = {name: unreachable.get(f"root@127.0.0.1:{ports[name]}") for name in ports}
+        assert by_host["host07"] is None, "a first dropped packet must not fail a host"
+        assert "no SSH answer" in by_host["host03"] and "after 3 attempts" in by_host["host03"]
+        assert by_host["host11"].startswith("HOST KEY CHANGED")
+        assert by_host["host15"] is not None
+        assert sum(1 for v in by_host.values() if v) == 3
+        assert doc["metrics"]["unreachable"] == 3 and proc.returncode == 3
+        assert doc["metrics"]["mounts"] == 17
+    finally:
+        for name in broken:
+            faults.heal(hosts[int(name[4:]) - 1])
+
+
+def test_limit_selects_a_group_and_healed_hosts_answer(fleet):
+    facts, _ = fleet
+    proc = audit(facts, "--limit", "even", "--format", "json")
+    doc = json.loads(proc.stdout)
+    assert doc["metrics"]["targets"] == 10 and doc["metrics"]["unreachable"] == 0
+
+
+def test_inventory_syntax_error_names_file_and_line(tmp_path):
+    bad = tmp_path / "inv.ini"
+    bad.write_text("[fleet]\nhost01 ansible_port\n")
+    proc = subprocess.run([sys.executable, "-m", "invoke", "mounts.audit", "--hosts", f"@{bad}"],
+                          cwd=REPO, capture_output=True, text=True, check=False)
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == (f"error: {bad}:2: expected key=value after the host, "
+                                   "found 'ansible_port'")
