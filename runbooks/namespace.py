@@ -6,13 +6,14 @@ from invoke import Collection
 
 
 def build() -> Collection:
-    from . import changes, devtasks, lab, mfs, mounts
+    from . import changes, devtasks, lab, login, mfs, mounts
 
     ns = Collection()
     ns.add_collection(devtasks.site)
     ns.add_collection(lab.ns)
     ns.add_collection(mounts.ns)
     ns.add_collection(mfs.ns)
+    ns.add_collection(login.ns)
     ns.add_collection(changes.ns)
     ns.add_task(devtasks.test)
     return ns

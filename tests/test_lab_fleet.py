@@ -75,3 +75,42 @@ def test_inventory_syntax_error_names_file_and_line(tmp_path):
     assert proc.returncode == 3
     assert proc.stderr.strip() == (f"error: {bad}:2: expected key=value after the host, "
                                    "found 'ansible_port'")
+
+
+def _login(facts, task, host, *args):
+    port = next(line.split("ansible_port=")[1].split()[0]
+                for line in Path(facts["inventory"]).read_text().splitlines()
+                if line.startswith(host + " "))
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", f"login.{task}", "--host", f"root@127.0.0.1:{port}",
+         "--known-hosts", facts["known_hosts"], "--identity", facts["identity"], *args],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
+
+
+def _motd_state(container):
+    return container.exec_run(["sh", "-c", "cd /etc/update-motd.d && stat -c '%a %s %n' * && "
+                                           "sha256sum *"]).output.decode()
+
+
+def test_trim_motd_saves_login_time_and_restore_is_exact(fleet):
+    facts, hosts = fleet
+    before_state = _motd_state(hosts[1])
+    before = json.loads(_login(facts, "cost", "host02", "--format", "json").stdout)
+    assert before["findings"][0]["severity"] == "WARN"
+
+    first = _login(facts, "trim-motd", "host02", "--apply")
+    assert first.returncode == 0, first.stderr
+    assert "done: stop 90-updates-available" in first.stdout
+    second = _login(facts, "trim-motd", "host02", "--apply")
+    assert second.stdout.strip().endswith("nothing to change")
+
+    after = json.loads(_login(facts, "cost", "host02", "--format", "json").stdout)
+    assert after["findings"][0]["severity"] == "OK"
+    saved = before["metrics"]["motd_seconds"] - after["metrics"]["motd_seconds"]
+    assert saved > 0.5, (before["metrics"], after["metrics"])  # the sleeps alone are 0.6 s
+
+    restored = _login(facts, "restore-motd", "host02", "--apply")
+    assert restored.returncode == 0, restored.stderr
+    assert _motd_state(hosts[1]) == before_state
+    again = _login(facts, "restore-motd", "host02", "--apply")
+    assert again.returncode == 3 and "nothing to restore" in again.stderr

@@ -1,0 +1,238 @@
+"""login: what an SSH login costs the server, and trimming /etc/update-motd.d safely.
+
+Tasks: ``login.cost`` (read only, but it runs each update-motd.d script once to
+time it, exactly as one login would), ``login.trim-motd`` and
+``login.restore-motd`` (dry run unless --apply).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from invoke import Collection
+
+from ..core.findings import Finding, Severity
+from ..core.runner import collect_report, finish, runbook_task, targets_from
+from ..core.targets import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_PARALLEL,
+    SSHTarget,
+    Target,
+)
+
+PAGE = "runbooks/login-cost/"
+DEFAULT_THRESHOLD = 0.1
+# Times every file of update-motd.d the way run-parts would run it (constant
+# script: the names only ever appear as data in its output).
+TIMING_SCRIPT = r"""
+cd /etc/update-motd.d 2>/dev/null || exit 0
+TIMEFORMAT='%R %U %S'
+for f in *; do
+  [ -f "$f" ] || continue
+  mode=$(stat -c %a -- "$f")
+  if [ -x "$f" ]; then
+    t=$( { time "./$f" >/dev/null 2>&1 ; } 2>&1 )
+    printf '%s\t1\t%s\t%s\n' "$mode" "$t" "$f"
+  else
+    printf '%s\t0\t- - -\t%s\n' "$mode" "$f"
+  fi
+done
+"""
+LOGIN_HELP = {
+    "samples": "Fresh logins timed per host (default 3; the median is reported).",
+    "threshold": f"Seconds: a script slower than this counts as costly "
+    f"(default {DEFAULT_THRESHOLD}).",
+}
+
+
+async def motd_scripts(target: Target) -> list[Any]:
+    from .parse import parse_motd_timings
+
+    result = await target.run(["bash", "-c", TIMING_SCRIPT])
+    if not result.ok:
+        from ..core.errors import TargetError
+
+        raise TargetError(f"{target.name}: timing update-motd.d: {result.first_error_line()}")
+    return parse_motd_timings(result.stdout)
+
+
+async def login_seconds(target: Target, samples: int) -> list[float]:
+    """Wall time of fresh non-interactive logins (connect, authenticate, run `true`)."""
+    if not isinstance(target, SSHTarget):
+        return []
+    times = []
+    for _ in range(samples):
+        fresh = SSHTarget(target.host, port=target.port, user=target.user,
+                          known_hosts=target.known_hosts, identity=target.identity,
+                          connect_timeout=target.connect_timeout,
+                          command_timeout=target.command_timeout, accept_new=target.accept_new)
+        start = time.monotonic()
+        async with fresh:
+            await fresh.run(["true"])
+        times.append(round(time.monotonic() - start, 3))
+    return times
+
+
+def judge_login(target: str, scripts: list[Any], pam: list[Any], logins: list[float],
+                threshold: float) -> Finding:
+    runs = [s for s in scripts if s.executable]
+    active = [p for p in pam if p.runs_scripts]
+    total = sum(s.real or 0 for s in runs)
+    cpu = sum(s.cpu for s in runs)
+    costly = sorted((s for s in runs if (s.real or 0) > threshold), key=lambda s: -(s.real or 0))
+    parts = []
+    if logins:
+        parts.append(f"login {statistics.median(logins):.2f}s")
+    if active:
+        parts.append(f"pam_motd (line {active[0].line}) runs {len(runs)} update-motd.d "
+                     f"scripts: {total:.2f}s wall, {cpu:.2f}s CPU per login")
+    else:
+        parts.append(f"update-motd.d not run at login ({len(runs)} executable scripts)")
+    if costly and active:
+        parts.append("slow: " + ", ".join(f"{s.name} {s.real:.2f}s" for s in costly))
+    severity = Severity.WARN if active and costly else Severity.OK
+    return Finding(
+        "login.cost", severity, target, "ssh login", "; ".join(parts),
+        why="every SSH login (every check_by_ssh run) executes these scripts as root; "
+        "at thousands of checks they become the machine's load",
+        page=PAGE,
+        data={"login_seconds": logins, "motd_seconds": round(total, 3),
+              "motd_cpu_seconds": round(cpu, 3), "pam_motd": [p.__dict__ for p in pam],
+              "scripts": [s.__dict__ for s in scripts]},
+    )
+
+
+@runbook_task(help=LOGIN_HELP, label="LOGIN")
+def cost(
+    c,
+    samples=3,
+    threshold=DEFAULT_THRESHOLD,
+    host=None,
+    hosts=None,
+    limit=None,
+    container=None,
+    format=None,
+    known_hosts=None,
+    accept_new=False,
+    identity=None,
+    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+    timeout=DEFAULT_COMMAND_TIMEOUT,
+    parallel=DEFAULT_PARALLEL,
+):
+    """Measure what a non-interactive SSH login costs each host, and where it goes.
+
+    Per host: the wall time of fresh `ssh host true` logins, the pam_motd
+    lines of /etc/pam.d/sshd, and the wall and CPU time of every script in
+    /etc/update-motd.d (each is run once to time it, as a login would). WARN
+    when pam_motd runs scripts slower than --threshold on every login.
+    """
+    from .parse import parse_pam_motd
+
+    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
+                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
+                           connect_timeout=connect_timeout, timeout=timeout)
+
+    async def work(target: Target):
+        logins = await login_seconds(target, int(samples))
+        pam = parse_pam_motd((await target.run(["grep", "-n", "pam_motd", "/etc/pam.d/sshd"]
+                                               )).stdout)
+        scripts = await motd_scripts(target)
+        return [judge_login(target.name, scripts, pam, logins, float(threshold))]
+
+    report = collect_report("login.cost", "SSH login cost", "host", targets, work,
+                            int(parallel))
+    logins = [s for f in report.findings for s in f.data.get("login_seconds", [])]
+    if logins:
+        report.metrics["login_seconds"] = round(statistics.median(logins), 3)
+    report.metrics["motd_seconds"] = round(sum(f.data.get("motd_seconds", 0)
+                                               for f in report.findings), 3)
+    finish(report, format)
+
+
+def _one_target(**options: Any) -> Target:
+    from ..core.errors import UsageError
+
+    targets = targets_from(**options)
+    if len(targets) != 1:
+        raise UsageError("changes run on one target at a time; give one --host or --container")
+    return targets[0]
+
+
+@runbook_task(help={"threshold": LOGIN_HELP["threshold"]}, label="LOGIN", name="trim-motd")
+def trim_motd(
+    c,
+    threshold=DEFAULT_THRESHOLD,
+    apply=False,
+    host=None,
+    container=None,
+    known_hosts=None,
+    accept_new=False,
+    identity=None,
+    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+    timeout=DEFAULT_COMMAND_TIMEOUT,
+):
+    """Stop update-motd.d scripts slower than --threshold from running at login (chmod -x).
+
+    Before the first change it records every script's mode in
+    /var/lib/breaking-point/motd-manifest on the host, so that
+    `login.restore-motd` puts back exactly what was there. Running it again
+    changes nothing more. Dry run unless --apply.
+    """
+    import asyncio
+
+    from ..core.changes import apply_plan
+    from .remedy import plan_trim
+
+    target = _one_target(host=host, container=container, known_hosts=known_hosts,
+                         accept_new=accept_new, identity=identity,
+                         connect_timeout=connect_timeout, timeout=timeout)
+
+    async def run() -> int:
+        async with target:
+            plan = await plan_trim(target, await motd_scripts(target), float(threshold))
+            return await apply_plan(plan, apply)
+
+    asyncio.run(run())
+
+
+@runbook_task(label="LOGIN", name="restore-motd")
+def restore_motd(
+    c,
+    apply=False,
+    host=None,
+    container=None,
+    known_hosts=None,
+    accept_new=False,
+    identity=None,
+    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+    timeout=DEFAULT_COMMAND_TIMEOUT,
+):
+    """Put every update-motd.d script back to the mode the trim manifest recorded.
+
+    Then removes the manifest. Scripts are only chmod-ed, never rewritten, so
+    the directory ends byte for byte and mode for mode as before the trim.
+    Dry run unless --apply.
+    """
+    import asyncio
+
+    from ..core.changes import apply_plan
+    from .remedy import plan_restore
+
+    target = _one_target(host=host, container=container, known_hosts=known_hosts,
+                         accept_new=accept_new, identity=identity,
+                         connect_timeout=connect_timeout, timeout=timeout)
+
+    async def run() -> int:
+        async with target:
+            return await apply_plan(await plan_restore(target), apply)
+
+    asyncio.run(run())
+
+
+ns = Collection("login")
+ns.add_task(cost)
+ns.add_task(trim_motd)
+ns.add_task(restore_motd)

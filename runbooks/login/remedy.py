@@ -1,0 +1,68 @@
+"""Plans for trimming update-motd.d and for putting it back exactly."""
+
+from __future__ import annotations
+
+from ..core.changes import Plan, Step
+from ..core.errors import RunbookError
+from ..core.targets import Target
+from .parse import MANIFEST, MOTD_DIR, MotdScript, parse_manifest
+
+MANIFEST_DIR = MANIFEST.rsplit("/", 1)[0]
+# Writes its arguments, one per line, as the manifest: names travel as argv only.
+WRITE_MANIFEST = f'mkdir -p {MANIFEST_DIR} && printf "%s\\n" "$@" > {MANIFEST}'
+
+
+async def read_manifest(target: Target) -> dict[str, str] | None:
+    result = await target.run(["cat", MANIFEST])
+    if not result.ok:
+        return None
+    return parse_manifest(result.stdout)
+
+
+async def current_modes(target: Target) -> dict[str, str]:
+    script = f'cd {MOTD_DIR} 2>/dev/null || exit 0; for f in *; do [ -f "$f" ] && ' \
+             'printf "%s\\t%s\\n" "$(stat -c %a -- "$f")" "$f"; done; exit 0'
+    return parse_manifest((await target.run(["sh", "-c", script])).stdout)
+
+
+def _mode_is(name: str, mode: str):
+    async def verify(target: Target) -> bool:
+        return (await current_modes(target)).get(name) == mode
+
+    return verify
+
+
+async def plan_trim(target: Target, scripts: list[MotdScript], threshold: float) -> Plan:
+    plan = Plan("login.trim-motd", target)
+    slow = [s for s in scripts if s.executable and (s.real or 0) > threshold]
+    if not slow:
+        return plan
+    if await read_manifest(target) is None:
+        lines = [f"{s.mode}\t{s.name}" for s in scripts]
+        plan.add(Step(f"record the modes of {len(scripts)} update-motd.d scripts in {MANIFEST}",
+                      ["sh", "-c", WRITE_MANIFEST, "sh", *lines], ["rm", "-f", MANIFEST]))
+    for script in slow:
+        path = f"{MOTD_DIR}/{script.name}"
+        new_mode = format(int(script.mode, 8) & ~0o111, "o")
+        plan.add(Step(f"stop {script.name} from running at login ({script.real:.2f}s)",
+                      ["chmod", "a-x", path], ["chmod", script.mode, path],
+                      _mode_is(script.name, new_mode)))
+    plan.manual.append("undo everything at once with: invoke login.restore-motd --apply")
+    return plan
+
+
+async def plan_restore(target: Target) -> Plan:
+    plan = Plan("login.restore-motd", target)
+    recorded = await read_manifest(target)
+    if recorded is None:
+        raise RunbookError(f"{target.name}: no trim manifest ({MANIFEST}): nothing to restore")
+    now = await current_modes(target)
+    for name, mode in recorded.items():
+        if name not in now:
+            plan.manual.append(f"{MOTD_DIR}/{name} is gone since the trim; not recreated")
+        elif now[name] != mode:
+            path = f"{MOTD_DIR}/{name}"
+            plan.add(Step(f"give {name} back its mode {mode}", ["chmod", mode, path],
+                          ["chmod", now[name], path], _mode_is(name, mode)))
+    plan.add(Step(f"remove {MANIFEST}", ["rm", "-f", MANIFEST], None))
+    return plan
