@@ -41,18 +41,19 @@ all:
 
 def test_ini_groups_children_and_vars():
     inv = parse_ini(INI, "inv.ini")
-    assert select_hosts(inv) == ["127.0.0.1:2201", "root@127.0.0.1:2202", "backup@10.9.9.9",
-                                 "cs1:2222"]
-    assert select_hosts(inv, "nas") == ["root@127.0.0.1:2202", "backup@10.9.9.9"]
-    assert select_hosts(inv, "storage") == ["root@127.0.0.1:2202", "backup@10.9.9.9",
-                                            "cs1:2222"]
-    assert select_hosts(inv, "nas1,mfs") == ["127.0.0.1:2201", "cs1:2222"]
+    assert select_hosts(inv) == ["nas1=127.0.0.1:2201", "nas2=root@127.0.0.1:2202",
+                                 "nas3=backup@10.9.9.9", "cs1=cs1:2222"]
+    assert select_hosts(inv, "nas") == ["nas2=root@127.0.0.1:2202", "nas3=backup@10.9.9.9"]
+    assert select_hosts(inv, "storage") == ["nas2=root@127.0.0.1:2202", "nas3=backup@10.9.9.9",
+                                            "cs1=cs1:2222"]
+    assert select_hosts(inv, "nas1,mfs") == ["nas1=127.0.0.1:2201", "cs1=cs1:2222"]
+    assert [t.name for t in select_targets(select_hosts(inv, "nas"))] == ["nas2", "nas3"]
 
 
 def test_yaml_inventory():
     inv = parse_yaml(YAML, "inv.yml")
-    assert select_hosts(inv, "storage") == ["root@127.0.0.1:2202", "backup@nas3"]
-    assert select_hosts(inv, "all")[0] == "127.0.0.1"
+    assert select_hosts(inv, "storage") == ["nas2=root@127.0.0.1:2202", "nas3=backup@nas3"]
+    assert select_hosts(inv, "all")[0] == "loose=127.0.0.1"
 
 
 @pytest.mark.parametrize(

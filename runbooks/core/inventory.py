@@ -193,8 +193,9 @@ def select_hosts(inv: Inventory, limit: str | None = None) -> list[str]:
             else:
                 raise UsageError(f"--limit {part!r}: no such group or host in {inv.source}")
     seen: dict[str, None] = {}
-    for host in chosen:
-        seen.setdefault(host.spec(), None)
+    for host in chosen:  # NAME=SPEC: targets keep the inventory's host names
+        seen.setdefault(host.spec() if host.spec() == host.name else f"{host.name}={host.spec()}",
+                        None)
     if not seen:
         raise UsageError(f"{inv.source}: no hosts selected")
     return list(seen)

@@ -67,8 +67,27 @@ def _summary(report: Report) -> str:
         if report.count(sev)
     ]
     if not report.noun:
-        return f"{report.title}: {', '.join(parts)}"
-    return f"{report.title}: {', '.join(parts)} ({checked} checked)"
+        return f"{report.title}: {', '.join(parts)}" + _per_target(report)
+    return f"{report.title}: {', '.join(parts)} ({checked} checked)" + _per_target(report)
+
+
+def _per_target(report: Report) -> str:
+    """For several targets: how many ended OK, WARN, ... or unreachable."""
+    if len(report.targets) < 2:
+        return ""
+    worst: dict[str, Severity] = dict.fromkeys(report.targets, Severity.OK)
+    unreachable = set()
+    for f in report.findings:
+        if f.check.endswith(".reach"):
+            unreachable.add(f.target)
+        elif f.target in worst:
+            worst[f.target] = max(worst[f.target], f.severity)
+    counts = [f"{sum(1 for t, s in worst.items() if s is sev and t not in unreachable)} "
+              f"{sev.name}" for sev in Severity]
+    counts = [c for c in counts if not c.startswith("0 ")]
+    if unreachable:
+        counts.append(f"{len(unreachable)} unreachable")
+    return f"; targets: {', '.join(counts)}"
 
 
 def _by_subject(

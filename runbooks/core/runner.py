@@ -26,6 +26,7 @@ from .targets import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_PARALLEL,
+    Interrupted,
     Target,
     run_on_targets,
     select_targets,
@@ -45,7 +46,8 @@ COMMON_HELP = {
     "parallel": f"How many targets are worked on at once (default {DEFAULT_PARALLEL}).",
     "apply": "Make the change. Without it, only print what would change.",
     "hosts": "Ansible inventory (INI or YAML) to take SSH targets from: @FILE.",
-    "limit": "With --hosts: only these groups or hosts (comma separated).",
+    "limit": "Only these inventory groups or hosts (comma separated); the inventory is "
+    "--hosts, or $BP_INVENTORY.",
     "accept_new": "Trust and record the key of a host not yet in known_hosts (like "
     "OpenSSH's accept-new). A changed key is always refused.",
 }
@@ -119,7 +121,14 @@ def targets_from(
     accept_new: bool = False,
     **_: Any,
 ) -> list[Target]:
-    """Build targets from a task's shared options (other keyword arguments are ignored)."""
+    """Build targets from a task's shared options (other keyword arguments are ignored).
+
+    BP_INVENTORY, BP_KNOWN_HOSTS and BP_IDENTITY in the environment stand in for
+    --hosts, --known-hosts and --identity (set once for a fleet, e.g. by a lab).
+    """
+    hosts = hosts or (os.environ.get("BP_INVENTORY") if limit else None)
+    known_hosts = known_hosts or os.environ.get("BP_KNOWN_HOSTS") or None
+    identity = identity or os.environ.get("BP_IDENTITY") or None
     specs = split_list(host)
     if hosts:
         from .inventory import load_inventory, select_hosts
@@ -149,7 +158,8 @@ def collect_report(
 ) -> Report:
     """Run ``work`` on all targets; a target that fails becomes an UNKNOWN finding."""
     report = Report(name, title, noun, targets=[t.name for t in targets])
-    for target, result in asyncio.run(run_on_targets(targets, work, parallel=parallel)):
+    outcomes = asyncio.run(run_on_targets(targets, work, parallel=parallel))
+    for target, result in outcomes:
         if isinstance(result, BaseException):
             if isinstance(result, RunbookError):
                 message = _strip_target(str(result), target)
@@ -161,6 +171,10 @@ def collect_report(
             )
         else:
             report.extend(result)
+    interrupted = sum(1 for _, r in outcomes if isinstance(r, Interrupted))
+    if interrupted:
+        print(f"interrupted: {len(targets) - interrupted} of {len(targets)} targets finished",
+              file=sys.stderr)
     report.metrics.setdefault("targets", len(targets))
     report.metrics["unreachable"] = sum(
         1 for f in report.findings if f.check == f"{name}.reach"

@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import shlex
+import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,6 +39,10 @@ PREFERRED_HOST_KEYS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp38
 _HOST_RE = re.compile(r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]+\])$")
 _USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class Interrupted(TargetError):
+    """The run was stopped (Ctrl-C) before this target finished."""
 
 
 class _Retryable(Exception):
@@ -395,14 +400,20 @@ def select_targets(
     """Targets from --host and --container values; the local host when neither is given."""
     targets: list[Target] = []
     for spec in split_list(hosts):
-        user, host, port = parse_ssh_spec(spec)
-        targets.append(
-            SSHTarget(
-                host, port=port, user=user, known_hosts=known_hosts, identity=identity,
-                connect_timeout=connect_timeout, command_timeout=command_timeout,
-                accept_new=accept_new,
-            )
+        alias, sep, address = spec.partition("=")
+        if not sep:
+            alias, address = "", spec
+        elif not _HOST_RE.match(alias):
+            raise UsageError(f"invalid host alias {alias!r}")
+        user, host, port = parse_ssh_spec(address)
+        target = SSHTarget(
+            host, port=port, user=user, known_hosts=known_hosts, identity=identity,
+            connect_timeout=connect_timeout, command_timeout=command_timeout,
+            accept_new=accept_new,
         )
+        if alias:  # inventory names read better than user@address:port
+            target.name = alias
+        targets.append(target)
     for name in split_list(containers):
         if not _CONTAINER_RE.match(name):
             raise UsageError(f"invalid container name {name!r}")
@@ -429,6 +440,7 @@ async def run_on_targets(
     if parallel < 1:
         raise UsageError("--parallel must be at least 1")
     gate = asyncio.Semaphore(parallel)
+    loop = asyncio.get_running_loop()
 
     async def one(target: Target) -> tuple[Target, T | BaseException]:
         async with gate:
@@ -440,4 +452,23 @@ async def run_on_targets(
                 with contextlib.suppress(Exception):  # closing a dead link may fail too
                     await target.close()
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    tasks = [asyncio.ensure_future(one(t)) for t in targets]
+
+    def interrupt() -> None:  # Ctrl-C: stop what is running, keep what has finished
+        for task in tasks:
+            task.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+    results: list[tuple[Target, T | BaseException]] = []
+    for target, outcome in zip(targets, outcomes, strict=True):
+        if isinstance(outcome, asyncio.CancelledError):
+            results.append((target, Interrupted(f"{target.name}: interrupted before it finished")))
+        else:
+            results.append(outcome)  # type: ignore[arg-type]
+    return results
