@@ -36,15 +36,22 @@ def _lab_for(example: Example) -> dict[str, Any]:
                 f"{path.name}: console block but no `lab:` front matter to run it in "
                 "(or mark it <!-- not-executed: reason -->)"
             )
-        namespace[CONTAINER_KEY] = namespace["lab"].up(topology)
+        options = front_matter(path).get("lab_options") or {}
+        namespace[CONTAINER_KEY] = namespace["lab"].up_with(topology, **options)
     return namespace[CONTAINER_KEY]
 
 
 def _run(facts: dict[str, Any], container: Any, command: str) -> tuple[int, str]:
-    if command.rstrip().endswith(HOST_MARK):
-        # Lab control (faults) runs where Docker is, against this page's own lab.
-        env = dict(os.environ, BP_LAB_PREFIX=facts["prefix"],
+    if container is None or command.rstrip().endswith(HOST_MARK):
+        # Lab control (faults) and fleet runs happen where Docker is, against this
+        # page's own lab; a fleet's inventory and keys come in through the environment.
+        state = Path(os.environ.get("TMPDIR", "/tmp")) / f"{facts['prefix']}-state"
+        env = dict(os.environ, BP_LAB_PREFIX=facts["prefix"], BP_STATE_DIR=str(state),
                    PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+        for key, var in (("inventory", "BP_INVENTORY"), ("known_hosts", "BP_KNOWN_HOSTS"),
+                         ("identity", "BP_IDENTITY")):
+            if key in facts:
+                env[var] = facts[key]
         proc = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, check=False,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
@@ -54,7 +61,8 @@ def _run(facts: dict[str, Any], container: Any, command: str) -> tuple[int, str]
 
 def evaluate_console(example: Example) -> str | None:
     facts = _lab_for(example)
-    container = example.namespace["lab"].container(facts["shell"])
+    # Labs without a shell container (the fleet) run every command on the lab host.
+    container = example.namespace["lab"].container(facts["shell"]) if "shell" in facts else None
     for cmd in parse_console(example.parsed):
         code, actual = _run(facts, container, cmd.command)
         where = f"line {example.line + cmd.line}: $ {cmd.command}"

@@ -26,6 +26,13 @@ VOLATILE = (
     (re.compile(r"\b(?:172\.\d{1,3}|192\.168)\.\d{1,3}\.(\d{1,3})\b"), r"<lab-net>.\1"),
 )
 HOST_MARK = "# lab host"  # a console command with this comment runs on the lab host
+# Durations measured by the runbooks themselves (login times, script times).
+VOLATILE += (
+    (re.compile(r"\b\d+\.\d+s\b"), "<t>s"),
+    (re.compile(r"\b(\w+_seconds)=\d+(?:\.\d+)?"), r"\1=<t>"),
+    # Each test lab keeps its files under a directory named after its prefix.
+    (re.compile(r"/lab/bp[\w-]*/"), "/lab/<lab>/"),
+)
 
 
 @dataclass

@@ -34,7 +34,9 @@ def test_loading_the_task_tree_imports_no_heavy_module():
 
 @pytest.mark.parametrize(
     "task", ["mounts.audit", "mounts.fix", "changes.undo", "changes.list", "lab.up", "lab.down",
-             "lab.status", "lab.setup", "site.build", "site.serve", "test"],
+             "lab.status", "lab.setup", "lab.fault", "lab.heal", "lab.experiment", "mfs.audit",
+             "mfs.repair", "login.cost", "login.trim-motd", "login.restore-motd",
+             "site.build", "site.serve", "test"],
 )
 def test_every_task_has_a_docstring_and_help_for_each_option(task):
     sys.path.insert(0, str(REPO))

@@ -101,6 +101,12 @@ class Target(ABC):
         return f"<{type(self).__name__} {self.name}>"
 
 
+def _home_short(path: str) -> str:
+    """A path with the home directory written as ~, as people type it."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
+
+
 def _decode(data: bytes | str | None) -> str:
     if data is None:
         return ""
@@ -249,7 +255,7 @@ class SSHTarget(Target):
             options["known_hosts"] = self.known_hosts
         if self.identity:
             options["client_keys"] = [self.identity]
-        where = self.known_hosts or "~/.ssh/known_hosts"
+        where = _home_short(self.known_hosts or "~/.ssh/known_hosts")
         try:
             return await asyncio.wait_for(
                 asyncssh.connect(self.host, **options), self.connect_timeout + 1

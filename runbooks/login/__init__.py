@@ -95,7 +95,7 @@ def judge_login(target: str, scripts: list[Any], pam: list[Any], logins: list[fl
         parts.append("slow: " + ", ".join(f"{s.name} {s.real:.2f}s" for s in costly))
     severity = Severity.WARN if active and costly else Severity.OK
     return Finding(
-        "login.cost", severity, target, "ssh login", "; ".join(parts),
+        "login.cost", severity, target, "", "; ".join(parts),
         why="every SSH login (every check_by_ssh run) executes these scripts as root; "
         "at thousands of checks they become the machine's load",
         page=PAGE,
@@ -144,6 +144,7 @@ def cost(
 
     report = collect_report("login.cost", "SSH login cost", "host", targets, work,
                             int(parallel))
+    report.checked = sum(1 for f in report.findings if f.check == "login.cost")
     logins = [s for f in report.findings for s in f.data.get("login_seconds", [])]
     if logins:
         report.metrics["login_seconds"] = round(statistics.median(logins), 3)
@@ -167,6 +168,8 @@ def trim_motd(
     threshold=DEFAULT_THRESHOLD,
     apply=False,
     host=None,
+    hosts=None,
+    limit=None,
     container=None,
     known_hosts=None,
     accept_new=False,
@@ -186,8 +189,8 @@ def trim_motd(
     from ..core.changes import apply_plan
     from .remedy import plan_trim
 
-    target = _one_target(host=host, container=container, known_hosts=known_hosts,
-                         accept_new=accept_new, identity=identity,
+    target = _one_target(host=host, hosts=hosts, limit=limit, container=container,
+                         known_hosts=known_hosts, accept_new=accept_new, identity=identity,
                          connect_timeout=connect_timeout, timeout=timeout)
 
     async def run() -> int:
@@ -203,6 +206,8 @@ def restore_motd(
     c,
     apply=False,
     host=None,
+    hosts=None,
+    limit=None,
     container=None,
     known_hosts=None,
     accept_new=False,
@@ -221,8 +226,8 @@ def restore_motd(
     from ..core.changes import apply_plan
     from .remedy import plan_restore
 
-    target = _one_target(host=host, container=container, known_hosts=known_hosts,
-                         accept_new=accept_new, identity=identity,
+    target = _one_target(host=host, hosts=hosts, limit=limit, container=container,
+                         known_hosts=known_hosts, accept_new=accept_new, identity=identity,
                          connect_timeout=connect_timeout, timeout=timeout)
 
     async def run() -> int:
