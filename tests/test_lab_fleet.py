@@ -135,3 +135,46 @@ def test_ctrl_c_stops_cleanly_and_reports_what_finished(fleet):
         assert "Traceback" not in err and proc.returncode == 3
     finally:
         faults.heal(hosts[2])
+
+
+def test_ssh_config_user_port_identity_and_proxyjump_are_honoured(fleet, tmp_path):
+    facts, hosts = fleet
+    lines = Path(facts["known_hosts"]).read_text().splitlines()
+    ports = {f"host{i:02d}": line.split("]:")[1].split()[0] for i, line in enumerate(lines, 1)}
+    key_of = {f"host{i:02d}": " ".join(line.split()[1:3]) for i, line in enumerate(lines, 1)}
+    hosts[1].reload()
+    inner_ip = next(iter(hosts[1].attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    ssh = tmp_path / ".ssh"
+    ssh.mkdir(mode=0o700)
+    (ssh / "config").write_text(
+        f"Host web1\n  HostName 127.0.0.1\n  Port {ports['host01']}\n  User root\n"
+        f"  IdentityFile {facts['identity']}\n"
+        f"Host web2\n  HostName {inner_ip}\n  User root\n  IdentityFile {facts['identity']}\n"
+        f"  ProxyJump web1\n")
+    (ssh / "known_hosts").write_text(f"[127.0.0.1]:{ports['host01']} {key_of['host01']}\n"
+                                     f"{inner_ip} {key_of['host02']}\n")
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", "mounts.audit", "--host", "web1,web2",
+         "--mount-point", "/etc/hostname", "--format", "json"],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=120, env=env)
+    doc = json.loads(proc.stdout)
+    assert doc["metrics"]["unreachable"] == 0, proc.stderr
+    assert {f["target"] for f in doc["findings"]} == {"web1", "web2"}
+
+
+def test_slow_fault_slows_a_login_and_heals(fleet):
+    facts, hosts = fleet
+    def login_time():
+        start = time.monotonic()
+        proc = audit(facts, "--limit", "host04", "--format", "json")
+        assert json.loads(proc.stdout)["metrics"]["unreachable"] == 0, proc.stderr
+        return time.monotonic() - start
+    normal = login_time()
+    faults.inject(hosts[3], "slow")
+    try:
+        slowed = login_time()
+    finally:
+        faults.heal(hosts[3])
+    assert slowed > normal + 1.0, (normal, slowed)
+    assert login_time() < slowed
