@@ -128,7 +128,8 @@ def main() -> None:
         after = cost()
         for label, data in (("before trim-motd", before), ("after trim-motd", after)):
             print(f"login.cost {label:17}: login median "
-                  f"{statistics.median(data['login_seconds']):.3f} s, update-motd.d "
+                  f"{statistics.median(data['login_seconds']):.3f} s wall, "
+                  f"{data['login_cpu_seconds']} s server CPU; update-motd.d "
                   f"{data['motd_seconds']:.3f} s wall, {data['motd_cpu_seconds']:.3f} s CPU")
     finally:
         cl = engine.client()

@@ -55,7 +55,9 @@ def _run(facts: dict[str, Any], container: Any, command: str) -> tuple[int, str]
         proc = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, check=False,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
-    code, output = container.exec_run(["bash", "-c", command], workdir="/src")
+    # One pipe for both streams, as on a terminal: their order is then the order of
+    # writes (docker exec keeps two pipes, whose relative order is not guaranteed).
+    code, output = container.exec_run(["bash", "-c", f"exec 2>&1\n{command}"], workdir="/src")
     return code, output.decode("utf-8", "replace")
 
 

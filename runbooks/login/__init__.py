@@ -41,6 +41,14 @@ for f in *; do
   fi
 done
 """
+# CPU of finished logins accumulates in the listening sshd's "children" times
+# (fields 16 and 17 of /proc/PID/stat) once it reaps them: read them before and
+# after fresh logins. Prints: CLK_TCK CUTIME CSTIME.
+SSHD_CPU_SCRIPT = r"""
+pid=$(cat /run/sshd.pid 2>/dev/null || pgrep -o -x sshd) || exit 1
+set -- $(cut -d')' -f2- "/proc/$pid/stat")
+echo "$(getconf CLK_TCK) ${14} ${15}"
+"""
 LOGIN_HELP = {
     "samples": "Fresh logins timed per host (default 3; the median is reported).",
     "threshold": f"Seconds: a script slower than this counts as costly "
@@ -59,10 +67,22 @@ async def motd_scripts(target: Target) -> list[Any]:
     return parse_motd_timings(result.stdout)
 
 
-async def login_seconds(target: Target, samples: int) -> list[float]:
-    """Wall time of fresh non-interactive logins (connect, authenticate, run `true`)."""
+async def sshd_cpu(target: Target) -> float | None:
+    """Seconds of CPU that finished logins have used so far, from the sshd listener."""
+    result = await target.run(["sh", "-c", SSHD_CPU_SCRIPT])
+    fields = result.stdout.split()
+    if not result.ok or len(fields) != 3 or not all(f.isdigit() for f in fields):
+        return None
+    ticks, user, system = (int(f) for f in fields)
+    return (user + system) / ticks
+
+
+async def login_seconds(target: Target, samples: int) -> tuple[list[float], float | None]:
+    """Wall times of fresh non-interactive logins (connect, authenticate, run `true`), and
+    the server CPU one of them costs on average (None where it cannot be read)."""
     if not isinstance(target, SSHTarget):
-        return []
+        return [], None
+    cpu_before = await sshd_cpu(target)
     times = []
     for _ in range(samples):
         fresh = SSHTarget(target.host, port=target.port, user=target.user,
@@ -73,11 +93,14 @@ async def login_seconds(target: Target, samples: int) -> list[float]:
         async with fresh:
             await fresh.run(["true"])
         times.append(round(time.monotonic() - start, 3))
-    return times
+    cpu_after = await sshd_cpu(target)
+    if cpu_before is None or cpu_after is None:
+        return times, None
+    return times, round((cpu_after - cpu_before) / samples, 3)
 
 
 def judge_login(target: str, scripts: list[Any], pam: list[Any], logins: list[float],
-                threshold: float) -> Finding:
+                threshold: float, login_cpu: float | None = None) -> Finding:
     runs = [s for s in scripts if s.executable]
     active = [p for p in pam if p.runs_scripts]
     total = sum(s.real or 0 for s in runs)
@@ -85,7 +108,8 @@ def judge_login(target: str, scripts: list[Any], pam: list[Any], logins: list[fl
     costly = sorted((s for s in runs if (s.real or 0) > threshold), key=lambda s: -(s.real or 0))
     parts = []
     if logins:
-        parts.append(f"login {statistics.median(logins):.2f}s")
+        cpu_text = f", {login_cpu:.2f}s server CPU" if login_cpu is not None else ""
+        parts.append(f"login {statistics.median(logins):.2f}s{cpu_text}")
     if active:
         parts.append(f"pam_motd (line {active[0].line}) runs {len(runs)} update-motd.d "
                      f"scripts: {total:.2f}s wall, {cpu:.2f}s CPU per login")
@@ -99,7 +123,8 @@ def judge_login(target: str, scripts: list[Any], pam: list[Any], logins: list[fl
         why="every SSH login (every check_by_ssh run) executes these scripts as root; "
         "at thousands of checks they become the machine's load",
         page=PAGE,
-        data={"login_seconds": logins, "motd_seconds": round(total, 3),
+        data={"login_seconds": logins, "login_cpu_seconds": login_cpu,
+              "motd_seconds": round(total, 3),
               "motd_cpu_seconds": round(cpu, 3), "pam_motd": [p.__dict__ for p in pam],
               "scripts": [s.__dict__ for s in scripts]},
     )
@@ -124,7 +149,8 @@ def cost(
 ):
     """Measure what a non-interactive SSH login costs each host, and where it goes.
 
-    Per host: the wall time of fresh `ssh host true` logins, the pam_motd
+    Per host: the wall time of fresh `ssh host true` logins and the server CPU
+    they cost (from the sshd listener's reaped children), the pam_motd
     lines of /etc/pam.d/sshd, and the wall and CPU time of every script in
     /etc/update-motd.d (each is run once to time it, as a login would). WARN
     when pam_motd runs scripts slower than --threshold on every login.
@@ -136,11 +162,11 @@ def cost(
                            connect_timeout=connect_timeout, timeout=timeout)
 
     async def work(target: Target):
-        logins = await login_seconds(target, int(samples))
+        logins, login_cpu = await login_seconds(target, int(samples))
         pam = parse_pam_motd((await target.run(["grep", "-n", "pam_motd", "/etc/pam.d/sshd"]
                                                )).stdout)
         scripts = await motd_scripts(target)
-        return [judge_login(target.name, scripts, pam, logins, float(threshold))]
+        return [judge_login(target.name, scripts, pam, logins, float(threshold), login_cpu)]
 
     report = collect_report("login.cost", "SSH login cost", "host", targets, work,
                             int(parallel))
@@ -148,6 +174,10 @@ def cost(
     logins = [s for f in report.findings for s in f.data.get("login_seconds", [])]
     if logins:
         report.metrics["login_seconds"] = round(statistics.median(logins), 3)
+    cpus = [f.data["login_cpu_seconds"] for f in report.findings
+            if f.data.get("login_cpu_seconds") is not None]
+    if cpus:
+        report.metrics["login_cpu_seconds"] = round(statistics.median(cpus), 3)
     report.metrics["motd_seconds"] = round(sum(f.data.get("motd_seconds", 0)
                                                for f in report.findings), 3)
     finish(report, format)
