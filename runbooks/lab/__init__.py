@@ -111,12 +111,19 @@ def heal(c, node, kind=None):
     print("\n".join(f"{node}: {line}" for line in done) if done else f"{node}: no active fault")
 
 
-@runbook_task(label="LAB", help={"topology": "Only this topology (default: every lab container)."})
-def down(c, topology=None):
-    """Remove lab containers (all of them, or one topology's). Safe to run twice."""
+@runbook_task(label="LAB", help={
+    "topology": "Only this topology (default: every lab started with lab.up).",
+    "all": "Also remove containers of test runs and experiments that are still running.",
+})
+def down(c, topology=None, all=False):
+    """Remove the labs started with lab.up (all of them, or one topology's). Safe to run twice.
+
+    Labs of a running test suite or experiment are left alone (they remove
+    their own); --all removes every labelled container and network.
+    """
     from . import topologies
 
-    removed = topologies.down(topology)
+    removed = topologies.down(topology, everything=all)
     print(f"removed {removed} lab container(s)")
 
 

@@ -201,11 +201,22 @@ def up(name: str, prefix: str = "bp", **options: Any) -> dict[str, Any]:
     return facts
 
 
-def down(name: str | None = None) -> int:
-    """Remove the containers of topology ``name`` (all lab containers when None)."""
+def down(name: str | None = None, everything: bool = False) -> int:
+    """Remove the labs started by hand (``lab.up``) of topology ``name`` (all when None).
+
+    Containers of running test suites and experiments are left alone unless
+    ``everything``: they clean up after themselves.
+    """
     if name is not None:
         get(name)
     cl = engine.client()
-    removed = engine.remove_containers(cl, engine.lab_containers(cl, name))
-    engine.remove_networks(cl, engine.lab_networks(cl, name))
+    containers = engine.lab_containers(cl, name)
+    networks = engine.lab_networks(cl, name)
+    if not everything:
+        mine = engine.owner()
+        containers = [c for c in containers if c.labels.get(engine.OWNER_LABEL) == mine]
+        networks = [n for n in networks
+                    if (n.attrs.get("Labels") or {}).get(engine.OWNER_LABEL) == mine]
+    removed = engine.remove_containers(cl, containers)
+    engine.remove_networks(cl, networks)
     return removed
