@@ -1,15 +1,66 @@
-"""MkDocs hook: render the generated pages before every build (see runbooks/sitegen.py)."""
+"""MkDocs hooks: generated pages first, then badges and backlinks on every page.
+
+- before the build: render the generated pages (runbooks/sitegen.py);
+- per page: a "verified" badge under the title of every page with executed
+  blocks (from docs/data/verified.json, written by the test run), and a list
+  of the pages that link to it, so cross-links always go both ways.
+"""
 
 from __future__ import annotations
 
+import posixpath
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
+_state: dict[str, Any] = {}
+# Listing pages link to everything; as backlinks they would only add noise.
+NOT_BACKLINKS = {"tags.md", "reference/tasks.md"}
+
 
 def on_pre_build(config: Any, **_: Any) -> None:
     root = Path(config["config_file_path"]).parent
-    sys.path.insert(0, str(root))
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from runbooks import verified
     from runbooks.sitegen import generate
+    from runbooks.sitelinks import inbound, link_graph
+    from runbooks.vendor import VendorError, ensure_iframe_worker
 
-    generate(Path(config["docs_dir"]))
+    docs = Path(config["docs_dir"])
+    try:
+        ensure_iframe_worker(docs)
+    except VendorError as exc:
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError(f"{exc} (needed for search from file://)") from None
+    generate(docs)
+    _state["verified"] = verified.load(docs)
+    _state["inbound"] = inbound(link_graph(docs))
+
+
+def _insert_after_h1(markdown: str, block: str) -> str:
+    match = re.search(r"^# .*$", markdown, re.MULTILINE)
+    if not match:
+        return block + "\n" + markdown
+    return markdown[: match.end()] + "\n\n" + block + markdown[match.end():]
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any) -> str:
+    from runbooks import verified
+    from runbooks.docfences import console_blocks
+    from runbooks.sitegen import page_title
+
+    src = page.file.src_uri
+    badge = verified.badge(_state.get("verified", {}).get(src), console_blocks(markdown))
+    if badge:
+        markdown = _insert_after_h1(markdown, badge)
+    sources = sorted(s for s in _state.get("inbound", {}).get(src, ())
+                     if s not in NOT_BACKLINKS and not s.endswith("index.md"))
+    docs = Path(config["docs_dir"])
+    links = [f"[{page_title(docs / source)}]({posixpath.relpath(source, posixpath.dirname(src))})"
+             for source in sources]
+    if links:
+        markdown += "\n\n---\n\n**Pages that link here:** " + " · ".join(links) + "\n"
+    return markdown

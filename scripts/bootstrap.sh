@@ -22,3 +22,17 @@ echo "bootstrap: installing breaking-point${extras} into .venv" >&2
 # (pip's notes about find-links folders that do not exist on this machine are noise)
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" \
     2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+# The site's search shim, from the npm registry (the site itself loads nothing
+# from other hosts).
+.venv/bin/python -m runbooks.vendor
+
+if [ "${1:-}" = test ] && ! command -v chromium >/dev/null; then
+    # The browser test drives Debian's Chromium (Playwright's own download is not used).
+    if [ "$(id -u)" != 0 ]; then
+        echo "error: the browser test needs Debian's chromium; run as root or: apt-get install chromium" >&2
+        exit 1
+    fi
+    echo "bootstrap: installing chromium for the browser test" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi

@@ -19,10 +19,18 @@ from typing import Any
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser
 
-from tests.docblocks import HOST_MARK, NOT_EXECUTED, front_matter, normalise, parse_console
+from runbooks.docfences import console_blocks
+from tests.docblocks import (
+    HOST_MARK,
+    NOT_EXECUTED,
+    front_matter,
+    normalise,
+    parse_console,
+)
 
 CONTAINER_KEY = "_bp_lab"
 REPO = Path(__file__).resolve().parents[1]
+DOCS_DIR = REPO / "docs"
 
 
 def _lab_for(example: Example) -> dict[str, Any]:
@@ -37,8 +45,71 @@ def _lab_for(example: Example) -> dict[str, Any]:
                 "(or mark it <!-- not-executed: reason -->)"
             )
         options = front_matter(path).get("lab_options") or {}
-        namespace[CONTAINER_KEY] = namespace["lab"].up_with(topology, **options)
+        facts = namespace["lab"].up_with(topology, **options)
+        namespace[CONTAINER_KEY] = facts
+        PROVENANCE[_page_key(path)] = _provenance(namespace["lab"], topology, facts)
     return namespace[CONTAINER_KEY]
+
+
+# Packages whose versions a verified page names, where its lab has them.
+VERSIONED_PACKAGES = ("moosefs-master", "moosefs-chunkserver", "moosefs-client", "e2fsprogs",
+                      "openssh-server", "libpam-modules", "util-linux")
+PROVENANCE: dict[str, dict[str, Any]] = {}
+RESULTS: dict[str, dict[str, int]] = {}
+
+
+def _page_key(path: Path) -> str:
+    return path.resolve().relative_to(DOCS_DIR).as_posix()
+
+
+def _provenance(lab: Any, topology: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """Images and software versions of the lab a page ran against."""
+    containers = [c for c in lab.client.containers.list(all=True)
+                  if c.name.startswith(facts["prefix"] + "-")]
+    images = sorted({tag for c in containers for tag in c.image.tags[:1]})
+    versions: dict[str, str] = {}
+    if containers:
+        query = ("dpkg-query -W -f '${Package} ${Version}\\n' "
+                 + " ".join(VERSIONED_PACKAGES) + " 2>/dev/null; "
+                 "echo \"debian $(cat /etc/debian_version)\"; echo \"kernel $(uname -r)\"")
+        for container in containers:  # every node: a topology's nodes differ in packages
+            _, out = container.exec_run(["sh", "-c", query])
+            for line in out.decode("utf-8", "replace").splitlines():
+                name, _, version = line.partition(" ")
+                if version and not version.startswith("<"):
+                    versions.setdefault(name, version)
+    return {"lab": topology, "images": images, "versions": versions}
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    """Count each page's console blocks that passed or failed in this run."""
+    path, sep, rest = report.nodeid.partition("::")
+    if not sep or not path.startswith("docs/") or not rest.startswith("line:"):
+        return
+    counts = RESULTS.setdefault(path.removeprefix("docs/"), {"passed": 0, "failed": 0})
+    if report.when == "call":
+        counts["passed" if report.passed else "failed"] += 1
+    elif report.failed:  # a setup error (no lab) fails the block too
+        counts["failed"] += 1
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    """Write docs/data/verified.json for the pages whose blocks ran."""
+    from datetime import UTC, datetime
+
+    from runbooks import verified
+
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    pages = {}
+    for page, counts in RESULTS.items():
+        expected = console_blocks((DOCS_DIR / page).read_text())
+        if not counts["failed"] and counts["passed"] < expected:
+            continue  # a partial run (-k) proves nothing about the whole page
+        entry = {"when": when, **counts, **PROVENANCE.get(page, {})}
+        entry["status"] = "failed" if counts["failed"] else "passed"
+        pages[page] = entry
+    if pages:
+        verified.record(DOCS_DIR, pages)
 
 
 def _run(facts: dict[str, Any], container: Any, command: str) -> tuple[int, str]:

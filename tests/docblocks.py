@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from runbooks.docfences import NOT_EXECUTED, Fence, fences, front_matter
+
+__all__ = ["NOT_EXECUTED", "Fence", "fences", "front_matter"]
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-NOT_EXECUTED = re.compile(r"<!--\s*not-executed:\s*(?P<reason>\S.*?)\s*-->\s*$")
 # Parts of output that differ between runs and machines, and nothing else.
 VOLATILE = (
     (re.compile(r"/dev/loop\d+"), "/dev/loopN"),
@@ -74,43 +75,6 @@ def normalise(text: str) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)
-
-
-def front_matter(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
-        return {}
-    end = text.find("\n---", 4)
-    return yaml.safe_load(text[4:end]) or {} if end > 0 else {}
-
-
-@dataclass
-class Fence:
-    path: Path
-    line: int  # 1-based line of the opening fence
-    lang: str
-    info: str
-    reason: str | None  # from a not-executed comment right before it
-
-
-def fences(path: Path) -> list[Fence]:
-    """Every fenced code block in a Markdown file, with its not-executed reason if any."""
-    from markdown_it import MarkdownIt
-
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    tokens = MarkdownIt("commonmark").parse(text)
-    found = []
-    for token in tokens:
-        if token.type != "fence" or token.map is None:
-            continue
-        start = token.map[0]
-        previous = next((lines[i] for i in range(start - 1, -1, -1) if lines[i].strip()), "")
-        match = NOT_EXECUTED.search(previous)
-        info = token.info.strip()
-        lang = info.strip("{}. ").split()[0] if info else ""
-        found.append(Fence(path, start + 1, lang, info, match.group("reason") if match else None))
-    return found
 
 
 def how_executed(fence: Fence, page_lab: str | None) -> str | None:

@@ -1,0 +1,65 @@
+"""Verified badges: when each page's executed blocks last passed, and against what.
+
+The test run writes ``docs/data/verified.json`` (tests/doc_plugin.py); the site
+build reads it and puts a badge under each page's title. A page with executed
+blocks but no passing record says so plainly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+VERIFIED_FILE = Path("data") / "verified.json"   # relative to docs/
+
+
+def load(docs_dir: Path) -> dict[str, Any]:
+    path = docs_dir / VERIFIED_FILE
+    try:
+        return json.loads(path.read_text()).get("pages", {})
+    except FileNotFoundError:
+        return {}
+    except (ValueError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a verification record ({exc})") from None
+
+
+def record(docs_dir: Path, pages: dict[str, dict[str, Any]]) -> Path:
+    """Merge this run's page results into the record (pages not run keep theirs)."""
+    path = docs_dir / VERIFIED_FILE
+    merged = load(docs_dir) if path.exists() else {}
+    merged.update(pages)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pages": dict(sorted(merged.items()))}, indent=2) + "\n")
+    return path
+
+
+def _versions(entry: dict[str, Any]) -> str:
+    versions = entry.get("versions") or {}
+    return ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))
+
+
+def badge(entry: dict[str, Any] | None, blocks: int) -> str:
+    """Markdown for the badge of a page with ``blocks`` executed blocks."""
+    if blocks == 0:
+        return ""
+    if not entry:
+        return ('!!! warning "Not verified"\n'
+                f"    The {blocks} executed block(s) of this page have no passing test run "
+                "on record: treat the shown output as unchecked.\n")
+    when = entry.get("when", "?")
+    lab = entry.get("lab", "?")
+    images = ", ".join(f"`{i}`" for i in entry.get("images", [])) or "?"
+    detail = (f"    Lab `{lab}`, images {images}.\n"
+              f"    Software: {_versions(entry) or 'not recorded'}.\n")
+    if entry.get("status") == "passed" and entry.get("passed") == blocks:
+        return (f'??? success "Verified {when}: all {blocks} executed blocks passed"\n'
+                f"    Every console block on this page ran in the lab and printed what is "
+                f"shown.\n{detail}")
+    if entry.get("status") == "passed":
+        return ('!!! warning "Partly verified"\n'
+                f"    {entry.get('passed')} of the {blocks} executed blocks passed on {when}; "
+                "the page has changed since.\n" + detail)
+    return (f'!!! failure "Failed {when}"\n'
+            f"    {entry.get('failed', '?')} of the {blocks} executed blocks failed in the "
+            "last test run: the shown output may be wrong.\n" + detail)
