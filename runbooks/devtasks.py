@@ -29,8 +29,33 @@ def serve(c, address="127.0.0.1:8000"):
           env=MKDOCS_ENV)
 
 
+@runbook_task(label="SITE")
+def check(c):
+    """Build the site strictly into a temporary directory and check every link and anchor.
+
+    Also fails when a page would load anything (script, style, image, font)
+    from another host: the site must work offline, also from file://.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .sitelinks import check_site
+
+    with tempfile.TemporaryDirectory() as tmp:
+        c.run(f"{PY} -m mkdocs build --strict -q -d {shlex.quote(tmp)}", echo=True,
+              env=MKDOCS_ENV)
+        problems = check_site(Path(tmp))
+        pages = sum(1 for _ in Path(tmp).rglob("*.html"))
+    for line in problems:
+        print(line)
+    print(f"{pages} pages checked, {len(problems)} problem(s)")
+    if problems:
+        raise Exit(code=1)
+
+
 site = Collection("site")
 site.add_task(build)
+site.add_task(check)
 site.add_task(serve)
 
 

@@ -36,7 +36,7 @@ def test_loading_the_task_tree_imports_no_heavy_module():
     "task", ["mounts.audit", "mounts.fix", "changes.undo", "changes.list", "lab.up", "lab.down",
              "lab.status", "lab.setup", "lab.fault", "lab.heal", "lab.experiment", "mfs.audit",
              "mfs.repair", "login.cost", "login.trim-motd", "login.restore-motd",
-             "site.build", "site.serve", "test"],
+             "site.build", "site.check", "site.serve", "test"],
 )
 def test_every_task_has_a_docstring_and_help_for_each_option(task):
     sys.path.insert(0, str(REPO))
