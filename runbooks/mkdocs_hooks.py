@@ -23,21 +23,26 @@ def on_pre_build(config: Any, **_: Any) -> None:
     root = Path(config["config_file_path"]).parent
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    from mkdocs.exceptions import PluginError
+
     from runbooks import verified
-    from runbooks.sitegen import generate
+    from runbooks.sitegen import generate, page_title
     from runbooks.sitelinks import inbound, link_graph
     from runbooks.vendor import VendorError, ensure_iframe_worker
 
     docs = Path(config["docs_dir"])
     try:
         ensure_iframe_worker(docs)
+        _state["verified"] = verified.load(docs)
     except VendorError as exc:
-        from mkdocs.exceptions import PluginError
-
         raise PluginError(f"{exc} (needed for search from file://)") from None
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
     generate(docs)
-    _state["verified"] = verified.load(docs)
-    _state["inbound"] = inbound(link_graph(docs))
+    graph = link_graph(docs)
+    _state["inbound"] = inbound(graph)
+    # Read once per build: every page's backlinks name other pages by title.
+    _state["titles"] = {page: page_title(docs / page) for page in graph}
 
 
 def _insert_after_h1(markdown: str, block: str) -> str:
@@ -50,7 +55,6 @@ def _insert_after_h1(markdown: str, block: str) -> str:
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any) -> str:
     from runbooks import verified
     from runbooks.docfences import console_blocks
-    from runbooks.sitegen import page_title
 
     src = page.file.src_uri
     badge = verified.badge(_state.get("verified", {}).get(src), console_blocks(markdown))
@@ -58,8 +62,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any
         markdown = _insert_after_h1(markdown, badge)
     sources = sorted(s for s in _state.get("inbound", {}).get(src, ())
                      if s not in NOT_BACKLINKS and not s.endswith("index.md"))
-    docs = Path(config["docs_dir"])
-    links = [f"[{page_title(docs / source)}]({posixpath.relpath(source, posixpath.dirname(src))})"
+    titles = _state.get("titles", {})
+    links = [f"[{titles.get(source, source)}]({posixpath.relpath(source, posixpath.dirname(src))})"
              for source in sources]
     if links:
         markdown += "\n\n---\n\n**Pages that link here:** " + " · ".join(links) + "\n"

@@ -48,8 +48,9 @@ def table_cell(text: str) -> str:
 
 def page_title(path: Path) -> str:
     """The ``title:`` of a page's front matter, else its file name."""
-    match = re.search(r"^title:\s*(.+)$", path.read_text(), re.MULTILINE)
-    return match.group(1).strip().strip("'\"") if match else path.stem
+    from .docfences import front_matter
+
+    return str(front_matter(path).get("title") or path.stem)
 
 
 def load_experiments(data_dir: Path) -> dict[str, dict[str, Any]]:

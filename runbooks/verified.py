@@ -27,8 +27,7 @@ def load(docs_dir: Path) -> dict[str, Any]:
 def record(docs_dir: Path, pages: dict[str, dict[str, Any]]) -> Path:
     """Merge this run's page results into the record (pages not run keep theirs)."""
     path = docs_dir / VERIFIED_FILE
-    merged = load(docs_dir) if path.exists() else {}
-    merged.update(pages)
+    merged = {**load(docs_dir), **pages}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"pages": dict(sorted(merged.items()))}, indent=2) + "\n")
     return path
