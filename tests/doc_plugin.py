@@ -53,7 +53,9 @@ def _lab_for(example: Example) -> dict[str, Any]:
 
 # Packages whose versions a verified page names, where its lab has them.
 VERSIONED_PACKAGES = ("moosefs-master", "moosefs-chunkserver", "moosefs-client", "e2fsprogs",
-                      "openssh-server", "libpam-modules", "util-linux")
+                      "openssh-server", "libpam-modules", "util-linux", "bacula-director",
+                      "bacula-sd", "bacula-fd", "libssl3", "openssl", "rear", "parted",
+                      "multipath-tools")
 PROVENANCE: dict[str, dict[str, Any]] = {}
 RESULTS: dict[str, dict[str, int]] = {}
 

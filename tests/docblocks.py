@@ -33,6 +33,11 @@ VOLATILE += (
     (re.compile(r"\b(\w+_seconds)=\d+(?:\.\d+)?"), r"\1=<t>"),
     # Each test lab keeps its files under a directory named after its prefix.
     (re.compile(r"/lab/bp[\w-]*/"), "/lab/<lab>/"),
+    # Catalog times and ages (Bacula), and where a full volume happened to end.
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"), "<time>"),
+    (re.compile(r"\b\d+(?:\.\d)?[mhd] ago\b"), "<age> ago"),
+    (re.compile(r'(End of Volume "[^"]+" at )\d+'), r"\1<pos>"),
+    (re.compile(r"(Write of \d+ bytes got )\d+"), r"\1<n>"),
 )
 
 

@@ -39,8 +39,11 @@ def setup(c, no_install=False):
 
 
 
-@runbook_task(label="LAB", help={"topology": "Which lab to start: nas, moosefs or fleet.",
-                                  "size": "fleet only: how many hosts (default 5)."})
+@runbook_task(label="LAB", help={
+    "topology": "Which lab to start: nas, moosefs, fleet, bacula, patching, ... "
+    "(`invoke lab.status` lists every topology).",
+    "size": "fleet only: how many hosts (default 5).",
+})
 def up(c, topology, size=5):
     """Start a lab topology and wait until its readiness checks pass.
 
@@ -62,7 +65,7 @@ def _node(cl, name: str):
 
     containers = {c.name: c for c in engine.lab_containers(cl)}
     prefix = os.environ.get("BP_LAB_PREFIX", "bp")  # the test harness runs labs under its own
-    candidates = [name, f"{prefix}-mfs-{name}"]
+    candidates = [name, f"{prefix}-mfs-{name}", f"{prefix}-bacula-{name}"]
     if name.startswith("host"):
         candidates.append(f"{prefix}-fleet-{name[len('host'):]}")
     for candidate in candidates:
@@ -76,9 +79,10 @@ def _node(cl, name: str):
 @runbook_task(
     label="LAB",
     help={
-        "node": "Lab node: a container name, or a MooseFS role (master, cs1..cs4, client).",
+        "node": "Lab node: a container name, a MooseFS role (master, cs1..cs4, client), "
+        "a fleet host (host01...) or a Bacula daemon (dir, sd, fd1, fd2).",
         "kind": "stop | kill | isolate | first-packet-drop | fill-disk | lose-chunks | "
-        "slow | wrong-host-key.",
+        "slow | wrong-host-key | cancel-job.",
     },
 )
 def fault(c, node, kind):
@@ -92,7 +96,9 @@ def fault(c, node, kind):
     disk swap (the old folder is kept, so heal brings the chunks back); slow
     rate-limits a node; wrong-host-key gives a fleet host new SSH host keys.
     Fleet hosts (host01...) take stop/kill (sshd), isolate, first-packet-drop,
-    slow and wrong-host-key.
+    slow and wrong-host-key. Bacula daemons (dir, sd, fd1, fd2) take stop and
+    kill; fill-disk fills the storage daemon's volume folder, and
+    cancel-job (dir) starts a job and cancels it while it runs.
     """
     from . import engine, faults
 
@@ -130,9 +136,12 @@ def down(c, topology=None, all=False):
 
 @runbook_task(label="LAB")
 def status(c):
-    """List lab containers with their topology, state and owner."""
+    """List the lab topologies, then lab containers with their topology, state and owner."""
     from . import engine
+    from .topologies import TOPOLOGIES
 
+    for topology in TOPOLOGIES.values():
+        print(f"topology {topology.name:9} {topology.description}")
     cl = engine.client()
     containers = engine.lab_containers(cl)
     if not containers:

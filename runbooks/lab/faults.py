@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import bacula
 from .engine import LabError, exec_checked
 
 FAULT_FILE = "/run/bp-faults"
@@ -42,12 +43,14 @@ iptables -A {CHAIN} -i eth0 -j DROP
 iptables -A {CHAIN} -o eth0 -j DROP
 """
 
-# Leave the chunkserver no free byte on its data volume (a tmpfs of fixed size).
+# Leave no free byte on a data volume (a tmpfs of fixed size): a chunkserver's
+# chunk folder or a storage daemon's volume folder ($1).
 _FILL = """
-avail=$(df --output=avail -B1 /mfsdata | tail -n 1)
-fallocate -l "$avail" /mfsdata/bp-fill 2>/dev/null \
-    || dd if=/dev/zero of=/mfsdata/bp-fill bs=1M status=none || true
+avail=$(df --output=avail -B1 "$1" | tail -n 1)
+fallocate -l "$avail" "$1/bp-fill" 2>/dev/null \
+    || dd if=/dev/zero of="$1/bp-fill" bs=1M status=none || true
 """
+_DATA_VOLUMES = {"chunkserver": "/mfsdata", "bacula-sd": "/backup"}
 
 
 def _role(container: Any) -> str:
@@ -60,6 +63,8 @@ def _role(container: Any) -> str:
         return "chunkserver"
     if name.startswith("host"):
         return "ssh"
+    if name in ("dir", "sd") or name.startswith("fd"):
+        return "bacula-" + bacula.role_of(name)
     return "client"
 
 
@@ -68,14 +73,16 @@ _DAEMONS = {
     "master": ("mfsmaster", ["mfsmaster", "stop"], ["mfs-role", "master"]),
     "chunkserver": ("mfschunkserver", ["mfschunkserver", "stop"], ["mfs-role", "chunkserver"]),
     "ssh": ("sshd", ["pkill", "-TERM", "-x", "sshd"], ["/usr/sbin/sshd"]),
+    **{f"bacula-{role}": (daemon, ["pkill", "-TERM", "-x", daemon], bacula.start_command(role))
+       for role, (daemon, _) in bacula.DAEMONS.items()},
 }
 
 
 def _daemon(container: Any) -> tuple[str, list[str], list[str]]:
     role = _role(container)
     if role not in _DAEMONS:
-        raise LabError(f"{container.name}: stop and kill apply to master, chunkservers "
-                       "and fleet hosts")
+        raise LabError(f"{container.name}: stop and kill apply to MooseFS master and "
+                       "chunkservers, fleet hosts and Bacula daemons")
     return _DAEMONS[role]
 
 
@@ -86,6 +93,9 @@ def _sh(container: Any, script: str, what: str) -> None:
 def _stop(container: Any) -> None:
     name, stop, _ = _daemon(container)
     exec_checked(container, stop, f"{container.name}: stop {name}")
+    # A signal only asks: the fault is in place once the daemon is gone.
+    _sh(container, f"for i in $(seq 200); do pgrep -x {name} >/dev/null || exit 0; "
+                   "sleep 0.1; done; exit 1", f"{container.name}: {name} still running after 20s")
 
 
 def _kill(container: Any) -> None:
@@ -128,13 +138,32 @@ def _unhide_chunks(container: Any) -> None:
     _restart(container)
 
 
+def _data_volume(container: Any) -> str:
+    role = _role(container)
+    if role not in _DATA_VOLUMES:
+        raise LabError(f"{container.name}: fill-disk applies to chunkservers and the "
+                       "Bacula storage daemon")
+    return _DATA_VOLUMES[role]
+
+
 def _fill(container: Any) -> None:
-    if _role(container) != "chunkserver":
-        raise LabError(f"{container.name}: fill-disk applies to chunkservers")
-    _sh(container, _FILL, f"{container.name}: fill disk")
+    exec_checked(container, ["sh", "-c", _FILL, "fill", _data_volume(container)],
+                 f"{container.name}: fill disk")
 
 
-FAULTS: dict[str, tuple[str, Callable[[Any], None], Callable[[Any], None]]] = {
+def _unfill(container: Any) -> None:
+    exec_checked(container, ["rm", "-f", f"{_data_volume(container)}/bp-fill"],
+                 f"{container.name}: free disk")
+
+
+def _cancel_job(container: Any) -> None:
+    if _role(container) != "bacula-dir":
+        raise LabError(f"{container.name}: cancel-job applies to the Bacula director (dir)")
+    bacula.cancel_running_job(container, bacula.SLOW_JOB)
+
+
+# An event rather than a state (a canceled job) has no heal and is not recorded.
+FAULTS: dict[str, tuple[str, Callable[[Any], None], Callable[[Any], None] | None]] = {
     "stop": ("stop the daemon cleanly", _stop, _restart),
     "kill": ("kill the daemon (SIGKILL)", _kill, _restart),
     "isolate": ("drop every packet on the lab network",
@@ -143,8 +172,10 @@ FAULTS: dict[str, tuple[str, Callable[[Any], None], Callable[[Any], None]]] = {
     "first-packet-drop": ("drop the first packet of every new connection",
                           lambda c: _sh(c, _CHAIN_SETUP + _FIRST_PACKET, f"{c.name}: drop"),
                           lambda c: _sh(c, f"iptables -F {CHAIN}", f"{c.name}: heal network")),
-    "fill-disk": ("fill the chunk volume to the last byte", _fill,
-                  lambda c: _sh(c, "rm -f /mfsdata/bp-fill", f"{c.name}: free disk")),
+    "fill-disk": ("fill the data volume (chunks, or backup volumes) to the last byte",
+                  _fill, _unfill),
+    "cancel-job": (f"start {bacula.SLOW_JOB} and cancel it while it runs (the canceled run "
+                   "stays in the catalog: nothing to heal)", _cancel_job, None),
     "lose-chunks": ("restart with an empty chunk folder, as after a disk replacement "
                     "(the old one is kept aside for heal)", _hide_chunks, _unhide_chunks),
     "slow": ("limit what the node sends to 24 kbit/s",
@@ -165,9 +196,12 @@ def inject(container: Any, kind: str) -> str:
     """Inject fault ``kind`` into the node; returns what it did."""
     if kind not in FAULTS:
         raise LabError(f"unknown fault {kind!r}: choose one of {', '.join(FAULTS)}")
+    description, do, undo = FAULTS[kind]
+    if undo is None:
+        do(container)
+        return description
     if kind in active(container):
         return f"{kind} already active"
-    description, do, _ = FAULTS[kind]
     do(container)
     exec_checked(container, ["sh", "-c", f"echo {kind} >> {FAULT_FILE}"], "record fault")
     return description
@@ -181,7 +215,9 @@ def heal(container: Any, kind: str | None = None) -> list[str]:
     todo = [k for k in reversed(current) if kind is None or k == kind]
     done = []
     for name in todo:
-        FAULTS[name][2](container)
+        undo = FAULTS[name][2]
+        if undo is not None:
+            undo(container)
         done.append(f"healed {name}")
     remaining = [k for k in current if k not in todo]
     exec_checked(container, ["sh", "-c", f"printf '%s\\n' {' '.join(remaining)} > {FAULT_FILE}"

@@ -160,6 +160,75 @@ def start_fleet(cl: Any, prefix: str, size: int = FLEET_DEFAULT_SIZE, **_: Any) 
             "identity": str(engine.lab_key()), "containers": [c.name for c in containers]}
 
 
+def start_patching(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
+    """One Debian host whose sshd and TLS service (openssl s_server) map libssl3's
+    libraries, with libssl3's .deb in /var/cache/lab to reinstall it offline."""
+    image = engine.build_image("patching", cl)
+    name = f"{prefix}-patching"
+    volumes = {}
+    if (engine.REPO_ROOT / "tasks.py").is_file():  # run the runbooks from this checkout
+        volumes[str(engine.REPO_ROOT)] = {"bind": "/src", "mode": "ro"}
+    container = engine.run_container(
+        cl, image, name, "patching", hostname="tls-host", volumes=volumes,
+        ports={"22/tcp": ("127.0.0.1", None)},  # loopback only, a free port
+    )
+    engine.wait_until(lambda: _running(container) and bool(container.ports.get("22/tcp")), 20,
+                      f"{name} running")
+    # Readiness from outside (sshd's banner): an exec while the services start would
+    # shift their process ids, which lab-services keeps the same in every lab (the
+    # runbook page shows them).
+    engine.wait_for_sshd(int(container.ports["22/tcp"][0]["HostPort"]), name)
+    engine.exec_checked(container, ["service", "lab-tls", "status"], f"{name}: lab-tls")
+    facts = {"shell": name, "container": name,
+             "services": "ssh (sshd), lab-tls (openssl s_server on port 4433)",
+             "reinstall": "dpkg -i /var/cache/lab/libssl3_*.deb"}
+    facts.update(engine.enable_ssh(container))
+    return facts
+
+
+def _bacula() -> Any:
+    from . import bacula
+
+    return bacula
+
+
+def _repo_volume() -> dict[str, dict[str, str]]:
+    if (engine.REPO_ROOT / "tasks.py").is_file():  # run the runbooks from this checkout
+        return {str(engine.REPO_ROOT): {"bind": "/src", "mode": "ro"}}
+    return {}
+
+
+def start_toolchain(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
+    """Two Debian hosts: `bare` without storage tools (parted's packages kept in
+    /var/cache/lab to install offline), `full` with the toolchain lesson's main tools."""
+    bare_image = engine.build_image("toolchain-bare", cl)
+    full_image = engine.build_image("toolchain-full", cl)
+    bare = engine.run_container(cl, bare_image, f"{prefix}-toolchain-bare", "toolchain",
+                                hostname="bare", volumes=_repo_volume())
+    full = engine.run_container(cl, full_image, f"{prefix}-toolchain-full", "toolchain",
+                                hostname="storage")
+    for container in (bare, full):
+        engine.wait_until(lambda c=container: _running(c), 20, f"{container.name} running")
+    return {"shell": bare.name, "bare": bare.name, "full": full.name,
+            "install": "dpkg -i /var/cache/lab/*.deb"}
+
+
+def start_rear(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
+    """One Debian host with Relax-and-Recover 2.7, loop devices, and its layout saved."""
+    image = engine.build_image("rear", cl)
+    name = f"{prefix}-rear"
+    container = engine.run_container(
+        cl, image, name, "rear", hostname="rear-host",
+        cap_add=["SYS_ADMIN"],  # mount(2) for added disks; --privileged is refused here
+        devices=["/dev/loop-control:/dev/loop-control:rwm"],
+        device_cgroup_rules=["b 7:* rwm"],  # loop block devices
+        volumes=_repo_volume(),
+    )
+    engine.wait_until(lambda: _running(container), 20, f"{name} running")
+    engine.exec_checked(container, ["rear-setup"], f"{name}: rear-setup")
+    return {"shell": name, "container": name, "layout": "/var/lib/rear/layout/disklayout.conf"}
+
+
 TOPOLOGIES: dict[str, Topology] = {
     t.name: t
     for t in (
@@ -174,9 +243,31 @@ TOPOLOGIES: dict[str, Topology] = {
             start_moosefs,
         ),
         Topology(
+            "bacula",
+            "Bacula 9.6: director with SQLite catalog, storage daemon, file daemons fd1, fd2",
+            lambda cl, prefix, **options: _bacula().start_bacula(cl, prefix, **options),
+        ),
+        Topology(
             "fleet",
             "N sshd hosts (--size, default 5) on 127.0.0.1 ports, Ubuntu-like pam_motd",
             start_fleet,
+        ),
+        Topology(
+            "patching",
+            "Debian host: sshd and an openssl s_server service on libssl3, its .deb kept "
+            "to reinstall offline",
+            start_patching,
+        ),
+        Topology(
+            "toolchain",
+            "Debian hosts without (bare) and with (full) the storage tools of the toolchain "
+            "lesson",
+            start_toolchain,
+        ),
+        Topology(
+            "rear",
+            "Debian host with Relax-and-Recover 2.7, its disk layout saved, loop devices",
+            start_rear,
         ),
     )
 }

@@ -1,0 +1,90 @@
+"""backup: is every client backed up, recently and without errors? Bacula and Bareos.
+
+Tasks: ``backup.status`` (read only: one bconsole session on the director host)
+and ``backup.rear-check`` (read only: does the disk layout still match the
+last Relax-and-Recover rescue image?).
+"""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from ..core.runner import collect_report, finish, runbook_task, targets_from
+from ..core.targets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_PARALLEL, Target
+from .rear import rear_check
+
+DEFAULT_BCONSOLE_TIMEOUT = 30.0
+STATUS_HELP = {
+    "config": "bconsole configuration on the director host "
+    "(default /etc/bacula/bconsole.conf).",
+    "warn_age": "Hours since the last good backup of a job and client before WARNING "
+    "(default 26: a daily job missed once).",
+    "crit_age": "Hours since the last good backup before CRITICAL (default 50).",
+    "error_hours": "Report failed and canceled runs of the last N hours too (default 24).",
+    "timeout": f"Seconds bconsole may take to answer before the check is UNKNOWN "
+    f"(default {DEFAULT_BCONSOLE_TIMEOUT:g}; bconsole itself gives up on a refused "
+    "connection after about 15 s).",
+}
+
+
+@runbook_task(help=STATUS_HELP, label="BACKUP")
+def status(
+    c,
+    config="/etc/bacula/bconsole.conf",
+    warn_age=26.0,
+    crit_age=50.0,
+    error_hours=24.0,
+    host=None,
+    hosts=None,
+    limit=None,
+    container=None,
+    format=None,
+    known_hosts=None,
+    accept_new=False,
+    identity=None,
+    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+    timeout=DEFAULT_BCONSOLE_TIMEOUT,
+    parallel=DEFAULT_PARALLEL,
+):
+    """Last backup of every job and client of a Bacula director, judged by status and age.
+
+    Runs one non-interactive bconsole session on the director host (this host,
+    --host over SSH or --container): the backup job definitions, the clients,
+    the catalog's last run and last good run of every job and client, the runs
+    of the last --error-hours, and the jobs running or waiting now. CRITICAL for
+    a last run that ended in error (E, f, I) or no good backup within
+    --crit-age hours; WARNING for warnings (W, e), a canceled run (A), a job
+    waiting for a volume (m, M), an age past --warn-age, and job definitions or
+    clients that never ran. A director that does not answer is UNKNOWN, with
+    the reason, after at most --timeout seconds.
+    """
+    from ..core.errors import UsageError
+    from .collect import director_state
+    from .judge import Thresholds, judge_state
+
+    limits = Thresholds(float(warn_age), float(crit_age), float(error_hours))
+    if limits.warn_age_hours > limits.crit_age_hours:
+        raise UsageError("--warn-age must not be larger than --crit-age")
+    allowed = float(timeout)
+    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
+                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
+                           connect_timeout=connect_timeout, timeout=allowed + 15)
+    hours = max(1, int(limits.error_hours + 0.999))
+
+    async def work(target: Target):
+        state = await director_state(target, config, hours, allowed)
+        return judge_state(target.name, state, limits)
+
+    report = collect_report("backup.status", "Backup status", "job", targets, work,
+                            int(parallel))
+    judged = [f for f in report.findings if f.check == "backup.status"]
+    report.checked = len(judged)
+    report.metrics["failed"] = sum(1 for f in judged if f.severity.name == "CRIT")
+    report.metrics["never_ran"] = sum(1 for f in judged if f.data.get("never_ran")
+                                      or f.data.get("never_backed_up"))
+    finish(report, format)
+
+
+ns = Collection("backup")
+ns.add_task(status)
+ns.add_task(rear_check)

@@ -1,0 +1,146 @@
+"""backup.status against a real Bacula 9.6 director, storage daemon and file daemons."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runbooks.lab import bacula, faults
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.lab
+
+
+def invoke(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
+                          capture_output=True, text=True, check=False, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def bacula_lab(lab):
+    facts = lab.up_with("bacula")
+    containers = {role: lab.container(f"{facts['prefix']}-bacula-{role}")
+                  for role in bacula.ROLES}
+    yield facts, containers
+    lab.remove_prefix(facts["prefix"])
+
+
+def status(director_name, *extra):
+    proc = invoke("backup.status", "--container", director_name, *extra)
+    return proc
+
+
+def findings(director_name):
+    proc = status(director_name, "--format", "json")
+    return {f["subject"]: f for f in json.loads(proc.stdout)["findings"]}
+
+
+def test_fresh_director_reports_jobs_and_clients_that_never_ran(bacula_lab):
+    facts, _ = bacula_lab
+    proc = status(facts["director"], "--format", "nagios")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("BACKUP WARNING - ")
+    for name in ("backup-fd1", "backup-fd2", "archive-fd2", "client fd1-fd", "client fd2-fd"):
+        assert name in proc.stdout
+
+
+def test_failed_client_is_critical_and_the_good_one_ok(bacula_lab):
+    facts, nodes = bacula_lab
+    assert bacula.run_job(nodes["dir"], "backup-fd1") == "T"
+    faults.inject(nodes["fd2"], "stop")
+    try:
+        assert bacula.run_job(nodes["dir"], "backup-fd2") == "f"
+    finally:
+        faults.heal(nodes["fd2"])
+    proc = status(facts["director"], "--format", "nagios")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("BACKUP CRITICAL - backup-fd2 on fd2-fd: last run JobId 2 f "
+                            "(fatal error)"), first
+    assert "Unable to connect to Client: fd2-fd" in first
+    seen = findings(facts["director"])
+    assert seen["backup-fd1 on fd1-fd"]["severity"] == "OK"
+    assert seen["backup-fd1 on fd1-fd"]["data"]["last"]["files"] > 100
+    assert seen["backup-fd2 on fd2-fd"]["severity"] == "CRIT"
+    # The client is back: its next run is good again and the verdict follows.
+    assert bacula.run_job(nodes["dir"], "backup-fd2") == "T"
+    seen = findings(facts["director"])
+    assert seen["backup-fd2 on fd2-fd"]["severity"] == "OK"
+
+
+def test_full_storage_volume_fails_the_job_with_the_reason(bacula_lab):
+    facts, nodes = bacula_lab
+    faults.inject(nodes["sd"], "fill-disk")
+    try:
+        assert bacula.run_job(nodes["dir"], "backup-fd1") in ("f", "E")
+    finally:
+        faults.heal(nodes["sd"])
+    fd1 = findings(facts["director"])["backup-fd1 on fd1-fd"]
+    assert fd1["severity"] == "CRIT"
+    assert "Out of freespace" in fd1["message"] and "last good JobId 1" in fd1["message"]
+
+
+def test_canceled_job_is_decoded(bacula_lab):
+    facts, nodes = bacula_lab
+    faults.inject(nodes["dir"], "cancel-job")
+    slow = findings(facts["director"])[f"{bacula.SLOW_JOB} on fd1-fd"]
+    assert "A (canceled)" in slow["message"]
+    assert slow["data"]["last"]["status"] == "A"
+
+
+def test_unreachable_director_is_unknown_with_the_reason_within_the_timeout(bacula_lab):
+    facts, nodes = bacula_lab
+    faults.inject(nodes["dir"], "stop")
+    try:
+        start = time.monotonic()
+        proc = status(facts["director"], "--format", "nagios", "--timeout", "20")
+        elapsed = time.monotonic() - start
+    finally:
+        faults.heal(nodes["dir"])
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("BACKUP UNKNOWN - ")
+    assert "director at localhost:9101 (Connection refused)" in proc.stdout
+    assert elapsed < 40
+    assert "Traceback" not in proc.stderr
+
+
+def test_director_that_never_answers_hits_the_timeout(bacula_lab):
+    facts, nodes = bacula_lab
+    # SIGSTOP: the port stays open and accepts, nothing answers.
+    nodes["dir"].exec_run(["pkill", "-STOP", "-x", "bacula-dir"])
+    try:
+        start = time.monotonic()
+        proc = status(facts["director"], "--format", "nagios", "--timeout", "5")
+        elapsed = time.monotonic() - start
+    finally:
+        nodes["dir"].exec_run(["pkill", "-CONT", "-x", "bacula-dir"])
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "no answer from the director at localhost:9101 within 5s" in proc.stdout
+    assert elapsed < 25
+
+
+def test_hostile_config_path_is_data_not_code(bacula_lab):
+    facts, nodes = bacula_lab
+    hostile = "/tmp/x'; touch /tmp/pwned; echo '$(touch /tmp/pwned2)"
+    proc = status(facts["director"], "--config", hostile)
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {facts['director']}: cannot read bconsole configuration {hostile} (give "
+        "--config, "
+        "or run as a user that may read it)")
+    code, _ = nodes["dir"].exec_run(["sh", "-c", "ls /tmp/pwned /tmp/pwned2"])
+    assert code != 0
+
+
+def test_host_without_bconsole_is_a_one_line_error(bacula_lab):
+    facts, _ = bacula_lab
+    proc = invoke("backup.status", "--container", facts["storage"], "--config", "/nonexistent")
+    # The storage daemon's host has the bacula-console package too (one image):
+    # the missing piece there is the configuration.
+    assert proc.returncode == 3
+    assert "cannot read bconsole configuration /nonexistent" in proc.stderr
+    assert "Traceback" not in proc.stderr
