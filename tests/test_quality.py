@@ -58,6 +58,8 @@ def test_every_task_has_a_docstring_and_help_for_each_option(task):
     ns = build()
     found = ns[task]
     assert found.__doc__ and len(found.__doc__.strip()) > 20
-    params = [p for p in found.get_arguments() if p.name not in ("c",)]
+    from runbooks.reference import _arguments  # get_arguments() alone pops the help texts
+
+    params = [p for p in _arguments(found) if p.name not in ("c",)]
     missing = [p.name for p in params if not p.help]
     assert not missing, f"{task}: options without help: {missing}"
