@@ -6,7 +6,7 @@ from invoke import Collection
 
 
 def build() -> Collection:
-    from . import backup, changes, devtasks, lab, login, mfs, mounts, patching, toolchain
+    from . import backup, changes, devtasks, lab, login, lvm, mfs, mounts, patching, toolchain
 
     ns = Collection()
     ns.add_collection(devtasks.site)
@@ -15,6 +15,7 @@ def build() -> Collection:
     ns.add_collection(mfs.ns)
     ns.add_collection(login.ns)
     ns.add_collection(backup.ns)
+    ns.add_collection(lvm.ns)
     ns.add_collection(toolchain.ns)
     ns.add_collection(patching.ns)
     ns.add_collection(changes.ns)

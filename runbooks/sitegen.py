@@ -68,6 +68,14 @@ def render_tolerances(docs_dir: Path) -> str:
     return template.render(exp=experiments, note=note)
 
 
+def render_lvm_tolerances(docs_dir: Path) -> str:
+    experiments = load_experiments(docs_dir / "data" / "experiments")
+    env = _env()
+    env.filters["cell"] = lambda value: table_cell(str(value))
+    note = GENERATED_NOTE.format(source="docs/data/experiments/thin-pool-full.json")
+    return env.get_template("tolerances-lvm.md.j2").render(exp=experiments, note=note)
+
+
 def render_reference(docs_dir: Path, namespace: Any = None) -> str:
     """The task reference page, from the Invoke collections (``namespace`` for tests)."""
     from .reference import describe, link_pages
@@ -97,6 +105,7 @@ def generate(docs_dir: Path) -> list[Path]:
     """Write every generated page under ``docs_dir``; returns their paths."""
     pages = {
         docs_dir / "tolerances" / "moosefs.md": render_tolerances(docs_dir),
+        docs_dir / "tolerances" / "lvm.md": render_lvm_tolerances(docs_dir),
         docs_dir / REFERENCE_PAGE: render_reference(docs_dir),
     }
     for path, text in pages.items():

@@ -55,7 +55,7 @@ def _lab_for(example: Example) -> dict[str, Any]:
 VERSIONED_PACKAGES = ("moosefs-master", "moosefs-chunkserver", "moosefs-client", "e2fsprogs",
                       "openssh-server", "libpam-modules", "util-linux", "bacula-director",
                       "bacula-sd", "bacula-fd", "libssl3", "openssl", "rear", "parted",
-                      "multipath-tools")
+                      "multipath-tools", "lvm2", "thin-provisioning-tools")
 PROVENANCE: dict[str, dict[str, Any]] = {}
 RESULTS: dict[str, dict[str, int]] = {}
 
@@ -70,16 +70,23 @@ def _provenance(lab: Any, topology: str, facts: dict[str, Any]) -> dict[str, Any
                   if c.name.startswith(facts["prefix"] + "-")]
     images = sorted({tag for c in containers for tag in c.image.tags[:1]})
     versions: dict[str, str] = {}
-    if containers:
-        query = ("dpkg-query -W -f '${Package} ${Version}\\n' "
-                 + " ".join(VERSIONED_PACKAGES) + " 2>/dev/null; "
-                 "echo \"debian $(cat /etc/debian_version)\"; echo \"kernel $(uname -r)\"")
-        for container in containers:  # every node: a topology's nodes differ in packages
-            _, out = container.exec_run(["sh", "-c", query])
-            for line in out.decode("utf-8", "replace").splitlines():
-                name, _, version = line.partition(" ")
-                if version and not version.startswith("<"):
-                    versions.setdefault(name, version)
+    query = ("dpkg-query -W -f '${Package} ${Version}\\n' "
+             + " ".join(VERSIONED_PACKAGES) + " 2>/dev/null; "
+             "echo \"debian $(cat /etc/debian_version)\"; echo \"kernel $(uname -r)\"")
+    outputs = [c.exec_run(["sh", "-c", query])[1].decode("utf-8", "replace")
+               for c in containers]  # every node: a topology's nodes differ in packages
+    if "ssh_config" in facts:  # a VM lab: ask it over SSH
+        proc = subprocess.run(["ssh", "-F", facts["ssh_config"], "lvm-vm", query],
+                              capture_output=True, text=True, timeout=60, check=False)
+        outputs.append(proc.stdout)
+        from runbooks.lab import vm
+
+        images.append(f"vm-lvm root image {vm.image_dir().name}")
+    for out in outputs:
+        for line in out.splitlines():
+            name, _, version = line.partition(" ")
+            if version and not version.startswith("<"):
+                versions.setdefault(name, version)
     return {"lab": topology, "images": images, "versions": versions}
 
 
@@ -122,7 +129,7 @@ def _run(facts: dict[str, Any], container: Any, command: str) -> tuple[int, str]
         env = dict(os.environ, BP_LAB_PREFIX=facts["prefix"], BP_STATE_DIR=str(state),
                    PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
         for key, var in (("inventory", "BP_INVENTORY"), ("known_hosts", "BP_KNOWN_HOSTS"),
-                         ("identity", "BP_IDENTITY")):
+                         ("identity", "BP_IDENTITY"), ("ssh_config", "BP_SSH_CONFIG")):
             if key in facts:
                 env[var] = facts[key]
         proc = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, check=False,

@@ -38,6 +38,9 @@ VOLATILE += (
     (re.compile(r"\b\d+(?:\.\d)?[mhd] ago\b"), "<age> ago"),
     (re.compile(r'(End of Volume "[^"]+" at )\d+'), r"\1<pos>"),
     (re.compile(r"(Write of \d+ bytes got )\d+"), r"\1<n>"),
+    # Thin pool metadata use moves with the filesystem's own allocation (ext4 lazy init).
+    (re.compile(r"\bmetadata \d+(?:\.\d+)? % of"), "metadata <n> % of"),
+    (re.compile(r"\bmax_pool_metadata_percent=[\d.]+"), "max_pool_metadata_percent=<n>"),
 )
 
 

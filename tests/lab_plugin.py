@@ -40,7 +40,10 @@ class LabSession:
         return {**topologies.up(topology, prefix=prefix, **options), "prefix": prefix}
 
     def remove_prefix(self, prefix: str) -> None:
-        """Remove one lab (its containers and network) started by ``up``."""
+        """Remove one lab (its containers and network, or its VM) started by ``up``."""
+        from runbooks.lab import vm
+
+        vm.stop_instance(vm.instance_dir(prefix))
         mine = [c for c in self.client.containers.list(all=True, filters={
             "label": f"{self.engine.OWNER_LABEL}={OWNER}"}) if c.name.startswith(prefix + "-")]
         self.engine.remove_containers(self.client, mine)
@@ -58,6 +61,10 @@ class LabSession:
             self.client.containers.get(name).remove(force=True)
 
     def remove_all(self) -> int:
+        from runbooks.lab import vm
+
+        for instance in vm.instances(owner=OWNER):
+            vm.stop_instance(instance)
         mine = self.client.containers.list(
             all=True, filters={"label": f"{self.engine.OWNER_LABEL}={OWNER}"}
         )
@@ -95,6 +102,9 @@ def lab() -> Any:
     global _session
     session = _engine_or_fail()
     session.engine.reap_orphans(session.client)
+    from runbooks.lab import vm
+
+    vm.reap_orphans()
     _session = session
     yield session
     session.remove_all()

@@ -133,8 +133,11 @@ async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
         _record({"id": change_id, "time": _now(), "runbook": plan.runbook,
                  "target": plan.target.name, "target_kind": plan.target.kind, "steps": done,
                  "undone": False})
-        out.write(f"recorded as change {change_id}; "
-                  f"undo with: invoke changes.undo {change_id} --apply\n")
+        if any(step["undo"] for step in done):
+            out.write(f"recorded as change {change_id}; "
+                      f"undo with: invoke changes.undo {change_id} --apply\n")
+        else:
+            out.write(f"recorded as change {change_id}; it has no undo\n")
     for note in plan.manual:
         out.write(f"manual: {note}\n")
     if failure:

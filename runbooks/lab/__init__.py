@@ -21,21 +21,30 @@ def _topology_names() -> str:
 
 @runbook_task(label="LAB",
     help={
-        "no_install": "Do not apt-get install docker.io or debootstrap; only check and start.",
+        "no_install": "Do not apt-get install docker.io, debootstrap or qemu; only check and "
+        "start.",
     }
 )
 def setup(c, no_install=False):
-    """Make the lab usable: a Docker engine that answers, and the debian:bookworm base image.
+    """Make the lab usable: a Docker engine, the debian:bookworm base image, and qemu.
 
     Installs Debian's docker.io when no engine is installed (as root), starts
     dockerd when it is not running, and builds debian:bookworm with
     debootstrap + docker import when it is absent (no image registry is used).
+    Installs qemu-system-x86 and qemu-utils for the vm-lvm lab when missing;
+    its VM image is built on its first `lab.up vm-lvm`.
     """
-    from . import engine
+    from . import engine, vm
 
     engine.ensure_engine(install=not no_install)
     engine.ensure_base_image()
-    engine.log("engine and base image ready")
+    if no_install:
+        missing = vm._missing_tools()
+        if missing:
+            engine.log(f"vm-lvm lab needs {' '.join(missing)} (not installed: --no-install)")
+    else:
+        vm.ensure_tools()
+    engine.log("engine, base image and qemu ready")
 
 
 
@@ -156,20 +165,25 @@ def status(c):
 ns = Collection("lab")
 @runbook_task(
     label="LAB",
-    help={"name": "servers-lost | restore-goal | first-packet-drop | repair-zero-copy | all."},
+    help={"name": "servers-lost | restore-goal | first-packet-drop | repair-zero-copy "
+          "(MooseFS) | thin-pool-full (vm-lvm) | all."},
 )
 def experiment(c, name):
-    """Run an experiment in its own MooseFS lab and write its results as data.
+    """Run an experiment in its own lab (MooseFS or the LVM VM) and write its results as data.
 
     Steady state, fault injection, observation and rollback are journaled;
     the result (with date, software versions and lab configuration) goes to
-    docs/data/experiments/NAME.json, from which the tolerance page is built.
+    docs/data/experiments/NAME.json, from which the tolerance pages are built.
     """
-    from .experiments import EXPERIMENTS, run_experiment
+    from . import experiments, lvm_experiments
 
-    names = list(EXPERIMENTS) if name == "all" else [name]
-    for one in names:
-        print(f"{one}: results in {run_experiment(one)}")
+    runners = {**{n: experiments.run_experiment for n in experiments.EXPERIMENTS},
+               **{n: lvm_experiments.run_experiment for n in lvm_experiments.EXPERIMENTS}}
+    if name != "all" and name not in runners:
+        raise experiments.engine.LabError(
+            f"unknown experiment {name!r}: choose one of {', '.join(runners)} or all")
+    for one in (list(runners) if name == "all" else [name]):
+        print(f"{one}: results in {runners[one](one)}")
 
 
 for _task in (setup, up, down, status, fault, heal, experiment):

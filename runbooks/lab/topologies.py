@@ -186,6 +186,12 @@ def start_patching(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
     return facts
 
 
+def _vm() -> Any:
+    from . import vm
+
+    return vm
+
+
 def _bacula() -> Any:
     from . import bacula
 
@@ -241,6 +247,12 @@ TOPOLOGIES: dict[str, Topology] = {
             "moosefs",
             "MooseFS 3.0.117: master, chunkservers cs1-cs4, FUSE client at /mnt/mfs",
             start_moosefs,
+        ),
+        Topology(
+            "vm-lvm",
+            "qemu VM (TCG) with Debian's kernel, lvm2 and four empty 1 GiB disks, SSH on "
+            "a 127.0.0.1 port",
+            lambda cl, prefix, **options: _vm().start_vm(prefix, **options),
         ),
         Topology(
             "bacula",
@@ -310,4 +322,9 @@ def down(name: str | None = None, everything: bool = False) -> int:
                     if (n.attrs.get("Labels") or {}).get(engine.OWNER_LABEL) == mine]
     removed = engine.remove_containers(cl, containers)
     engine.remove_networks(cl, networks)
+    if name in (None, "vm-lvm"):
+        from . import vm
+
+        for instance in vm.instances(owner=None if everything else engine.owner()):
+            removed += vm.stop_instance(instance)
     return removed
