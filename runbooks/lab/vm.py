@@ -209,8 +209,14 @@ def start_vm(prefix: str, **_: Any) -> dict[str, Any]:
         _run(["qemu-img", "create", "-q", "-f", "qcow2", str(here / f"{disk}.qcow2"),
               DATA_DISK_SIZE], f"qemu-img create ({disk})")
     port = _free_port()
-    _run(_qemu_command(image, here, port), "qemu-system-x86_64")
-    engine.wait_until(lambda: engine._ssh_banner(port), BOOT_TIMEOUT, f"{TOPOLOGY} VM sshd")
+    try:
+        _run(_qemu_command(image, here, port), "qemu-system-x86_64")
+        engine.wait_until(lambda: engine._ssh_banner(port), BOOT_TIMEOUT, f"{TOPOLOGY} VM sshd")
+    except engine.LabError as exc:
+        console = (here / "console.log").read_text(errors="replace").strip().splitlines()
+        stop_instance(here)  # a VM that did not come up must not keep a core busy
+        last = console[-1].strip() if console else "(no console output)"
+        raise engine.LabError(f"{exc}; last console line: {last}") from None
     key_type, key_data = (image / "host_key.pub").read_text().split()[:2]
     known_hosts = here / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{port} {key_type} {key_data}\n")
