@@ -166,7 +166,7 @@ ns = Collection("lab")
 @runbook_task(
     label="LAB",
     help={"name": "servers-lost | restore-goal | first-packet-drop | repair-zero-copy "
-          "(MooseFS) | thin-pool-full (vm-lvm) | all."},
+          "(MooseFS) | thin-pool-full | raid1-leg-lost | thin-metadata-full (vm-lvm) | all."},
 )
 def experiment(c, name):
     """Run an experiment in its own lab (MooseFS or the LVM VM) and write its results as data.

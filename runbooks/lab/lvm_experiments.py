@@ -160,6 +160,92 @@ echo "raid_mismatch_count=$(lvs --noheadings -o raid_mismatch_count lab/r1 | tr 
 """
 
 
+# Metadata runs out long after data in ordinary use (2 MiB of it maps gigabytes),
+# so the experiment makes metadata expensive instead: snapshots of one origin,
+# each then written once per metadata leaf, so that every write unshares a
+# 4 KiB btree leaf while using one 64 KiB data chunk.
+META_SETUP = r"""
+pvcreate -q -y /dev/vdb /dev/vdc >/dev/null 2>&1 && vgcreate -q lab /dev/vdb /dev/vdc \
+    >/dev/null 2>&1 || exit 40
+lvcreate -q -y --type thin-pool -L 1500M --poolmetadatasize 2M --chunksize 64k -n mpool lab \
+    >/dev/null 2>&1 || exit 41
+lvchange -q --errorwhenfull y lab/mpool >/dev/null 2>&1 || exit 42
+lvcreate -q -y -V 800M -T lab/mpool -n origin >/dev/null 2>&1 || exit 43
+head -c 800M /dev/urandom > /dev/lab/origin || exit 44
+sync
+echo "origin_md5=$(md5sum < /dev/lab/origin | cut -c1-32)"
+for i in $(seq 1 SNAPS); do
+    lvcreate -q -y -s -n "snap$i" lab/origin >/dev/null 2>&1 || exit 45
+done
+lvchange -q -ay -K lab/$(printf 'snap%s ' $(seq 1 SNAPS) | sed 's/ $//; s/ / lab\//g') \
+    >/dev/null 2>&1 || exit 46
+lvs --noheadings --separator '|' -o data_percent,metadata_percent,lv_health_status lab/mpool |
+    sed 's/^ */lvs_before=/'
+"""
+
+# Writes one 4 KiB block every 16 MiB (about one metadata leaf) into each snapshot
+# until a write fails; prints how many succeeded and the pool's state.
+META_FILL = r"""
+ok=0; failed=0
+start=$(date +%s%N)
+for i in $(seq 1 SNAPS); do
+    for mib in $(seq 0 16 799); do
+        if dd if=/dev/urandom of="/dev/lab/snap$i" bs=4k count=1 seek=$((mib * 256)) \
+               oflag=direct conv=notrunc status=none 2>/dev/null; then
+            ok=$((ok + 1))
+        else
+            failed=$((failed + 1)); [ "$failed" -ge 3 ] && break 2
+        fi
+    done
+done
+echo "writes_ok=$ok"
+echo "writes_failed=$failed"
+echo "fill_ms=$(( ($(date +%s%N) - start) / 1000000 ))"
+lvs --noheadings --separator '|' -o data_percent,metadata_percent,lv_health_status,lv_attr \
+    lab/mpool | sed 's/^ */lvs_full=/'
+dmesg | grep -E 'thin|metadata' | tail -n 6 | sed 's/^\[[ 0-9.]*\] /kernel=/'
+"""
+
+# The offline repair the lesson describes, then what is left readable.
+META_REPAIR = r"""
+start=$(date +%s%N)
+lvchange -q -an lab/mpool >/dev/null 2>&1
+vgchange -q -an lab >/dev/null 2>&1; echo "deactivate_exit=$?"
+lvconvert -q -y --repair lab/mpool >/tmp/repair.out 2>&1; echo "repair_exit=$?"
+echo "repair_said=$(tr '\n' ' ' </tmp/repair.out | sed 's/  */ /g')"
+lvextend -q --poolmetadatasize +8M lab/mpool >/dev/null 2>&1; echo "meta_extend_exit=$?"
+lvchange -q -ay lab/origin >/dev/null 2>&1; echo "origin_activate_exit=$?"
+echo "origin_md5_after=$(md5sum < /dev/lab/origin | cut -c1-32)"
+active=0
+for i in $(seq 1 SNAPS); do
+    lvchange -q -ay -K "lab/snap$i" >/dev/null 2>&1 && active=$((active + 1))
+done
+echo "snapshots_activated=$active"
+echo "repair_ms=$(( ($(date +%s%N) - start) / 1000000 ))"
+lvs --noheadings --separator '|' -o data_percent,metadata_percent,lv_health_status lab/mpool |
+    sed 's/^ */lvs_after=/'
+lvs --noheadings -o lv_name lab | grep -c meta | sed 's/^/kept_metadata_copies=/'
+"""
+META_SNAPSHOTS = 20
+
+
+def _meta(script: str) -> str:
+    return script.replace("SNAPS", str(META_SNAPSHOTS))
+
+
+def thin_metadata_full(facts: dict[str, Any], log: Any) -> dict[str, Any]:
+    setup = parse_pairs(ssh(facts, _meta(META_SETUP)))
+    log("steady-state", f"pool with 2 MiB metadata, 800 MiB origin, {META_SNAPSHOTS} "
+        "snapshots", **setup)
+    filled = parse_pairs(ssh(facts, _meta(META_FILL), timeout=900))
+    log("method", "write into every snapshot until writes fail",
+        **{k: v for k, v in filled.items() if k != "kernel"})
+    repaired = parse_pairs(ssh(facts, _meta(META_REPAIR), timeout=900))
+    log("rollback", "deactivate, lvconvert --repair, grow metadata, reactivate", **repaired)
+    return {"snapshots": META_SNAPSHOTS, "setup": setup, "filled": filled,
+            "repaired": repaired}
+
+
 def monitor(facts: dict[str, Any], command: str) -> str:
     """One command to the VM's qemu monitor (HMP over its unix socket)."""
     path = str(Path(facts["state"]) / "monitor.sock")
@@ -199,6 +285,8 @@ EXPERIMENTS = {
                        thin_pool_full),
     "raid1-leg-lost": ("A raid1 LV losing one of its two disks, and its resync",
                        raid1_leg_lost),
+    "thin-metadata-full": ("Exhausting a thin pool's metadata, and lvconvert --repair",
+                           thin_metadata_full),
 }
 
 
