@@ -143,6 +143,15 @@ def targets_from(
     )
 
 
+def one_target_from(task: str, **options: Any) -> Target:
+    """The single target a changing task works on (from the shared target options)."""
+    targets = targets_from(**options)
+    if len(targets) != 1:
+        raise UsageError(f"{task} changes one target at a time; give one --host, --container "
+                         "or inventory host (--limit)")
+    return targets[0]
+
+
 def _strip_target(message: str, target: Target) -> str:
     prefix = f"{target.name}: "
     return message[len(prefix):] if message.startswith(prefix) else message

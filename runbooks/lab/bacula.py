@@ -304,7 +304,7 @@ def start_bacula(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
                                                 **options)
     for role, container in containers.items():
         for name, text in files[role].items():
-            engine._put_file(container, "/etc/bacula", name, text.encode(), 0o640)
+            engine.put_file(container, "/etc/bacula", name, text.encode(), 0o640)
         engine.exec_checked(container, ["sh", "-c", "chgrp bacula /etc/bacula/*.conf && "
                                         "chown bacula:tape /backup 2>/dev/null; true"],
                             f"{container.name}: config ownership")

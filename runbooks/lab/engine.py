@@ -103,7 +103,7 @@ def _run(argv: list[str], what: str, **kw: Any) -> subprocess.CompletedProcess[s
     return proc
 
 
-def _apt_install(packages: list[str]) -> None:
+def apt_install(packages: list[str]) -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise LabError(f"need {' '.join(packages)}: install them with apt-get as root")
     log(f"installing {' '.join(packages)} from Debian's packages")
@@ -119,7 +119,7 @@ def ensure_engine(install: bool = True) -> None:
     if not shutil.which("dockerd"):
         if not install:
             raise LabError(ENGINE_HELP)
-        _apt_install(["docker.io"])
+        apt_install(["docker.io"])
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     logfile = STATE_DIR / "dockerd.log"
     log(f"starting dockerd (log: {logfile})")
@@ -175,7 +175,7 @@ def ensure_base_image(cl: Any | None = None) -> None:
     if image_exists(cl, BASE_IMAGE):
         return
     if not shutil.which("debootstrap"):
-        _apt_install(["debootstrap"])
+        apt_install(["debootstrap"])
     mirror = debian_mirror()
     with tempfile.TemporaryDirectory(prefix="bp-rootfs-") as rootfs:
         log(f"building {BASE_IMAGE} with debootstrap (about a minute)")
@@ -335,7 +335,7 @@ def lab_key() -> Path:
     return key
 
 
-def _put_file(container: Any, directory: str, name: str, data: bytes, mode: int) -> None:
+def put_file(container: Any, directory: str, name: str, data: bytes, mode: int) -> None:
     import tarfile
 
     buffer = io.BytesIO()
@@ -346,7 +346,7 @@ def _put_file(container: Any, directory: str, name: str, data: bytes, mode: int)
     container.put_archive(directory, buffer.getvalue())
 
 
-def _ssh_banner(port: int) -> bool:
+def ssh_banner(port: int) -> bool:
     import socket
 
     with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
@@ -357,7 +357,7 @@ def ssh_access(container: Any) -> tuple[int, str]:
     """Authorise the lab key for root in the container; return its loopback port and the
     known_hosts line for its ed25519 host key (port 22 must be published on 127.0.0.1)."""
     key = lab_key()
-    _put_file(container, "/root/.ssh", "authorized_keys",
+    put_file(container, "/root/.ssh", "authorized_keys",
               Path(str(key) + ".pub").read_bytes(), 0o600)
     container.reload()
     port = int(container.ports["22/tcp"][0]["HostPort"])
@@ -370,7 +370,7 @@ def ssh_access(container: Any) -> tuple[int, str]:
 
 
 def wait_for_sshd(port: int, what: str) -> None:
-    wait_until(lambda: _ssh_banner(port), 20, f"{what} sshd")
+    wait_until(lambda: ssh_banner(port), 20, f"{what} sshd")
 
 
 def enable_ssh(container: Any) -> dict[str, str]:

@@ -8,7 +8,6 @@ writer that tries to put 200 MiB on it with fsync.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shlex
 import socket
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, topologies, vm
+from .experiments import _now
 
 DATA_DIR = engine.REPO_ROOT / "docs" / "data" / "experiments"
 POOL_MB, VOLUME_MB, WRITE_MB, EXTEND_MB = 128, 256, 200, 256
@@ -70,10 +70,6 @@ SETUP_SCRIPT = """
 pvcreate -q -y /dev/vdb /dev/vdc >/dev/null && vgcreate -q lab /dev/vdb /dev/vdc >/dev/null
 cat /sys/module/dm_thin_pool/parameters/no_space_timeout
 """
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ssh(facts: dict[str, Any], script: str, *args: str, timeout: float = 600) -> str:

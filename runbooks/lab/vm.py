@@ -83,7 +83,7 @@ def ensure_tools() -> None:
     """qemu, qemu-img, debootstrap and mkfs.ext4 on this host (installed as root if missing)."""
     missing = _missing_tools()
     if missing:
-        engine._apt_install(missing)
+        engine.apt_install(missing)
 
 
 def _recipe_digest() -> str:
@@ -211,7 +211,7 @@ def start_vm(prefix: str, **_: Any) -> dict[str, Any]:
     port = _free_port()
     try:
         _run(_qemu_command(image, here, port), "qemu-system-x86_64")
-        engine.wait_until(lambda: engine._ssh_banner(port), BOOT_TIMEOUT, f"{TOPOLOGY} VM sshd")
+        engine.wait_until(lambda: engine.ssh_banner(port), BOOT_TIMEOUT, f"{TOPOLOGY} VM sshd")
     except engine.LabError as exc:
         console = (here / "console.log").read_text(errors="replace").strip().splitlines()
         stop_instance(here)  # a VM that did not come up must not keep a core busy

@@ -14,7 +14,7 @@ from typing import Any
 from invoke import Collection
 
 from ..core.findings import Finding, Severity
-from ..core.runner import collect_report, finish, runbook_task, targets_from
+from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
 from ..core.targets import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -183,15 +183,6 @@ def cost(
     finish(report, format)
 
 
-def _one_target(**options: Any) -> Target:
-    from ..core.errors import UsageError
-
-    targets = targets_from(**options)
-    if len(targets) != 1:
-        raise UsageError("changes run on one target at a time; give one --host or --container")
-    return targets[0]
-
-
 @runbook_task(help={"threshold": LOGIN_HELP["threshold"]}, label="LOGIN", name="trim-motd")
 def trim_motd(
     c,
@@ -219,9 +210,10 @@ def trim_motd(
     from ..core.changes import apply_plan
     from .remedy import plan_trim
 
-    target = _one_target(host=host, hosts=hosts, limit=limit, container=container,
-                         known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                         connect_timeout=connect_timeout, timeout=timeout)
+    target = one_target_from("login.trim-motd", host=host, hosts=hosts, limit=limit,
+                             container=container, known_hosts=known_hosts,
+                             accept_new=accept_new, identity=identity,
+                             connect_timeout=connect_timeout, timeout=timeout)
 
     async def run() -> int:
         async with target:
@@ -256,9 +248,10 @@ def restore_motd(
     from ..core.changes import apply_plan
     from .remedy import plan_restore
 
-    target = _one_target(host=host, hosts=hosts, limit=limit, container=container,
-                         known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                         connect_timeout=connect_timeout, timeout=timeout)
+    target = one_target_from("login.restore-motd", host=host, hosts=hosts, limit=limit,
+                             container=container, known_hosts=known_hosts,
+                             accept_new=accept_new, identity=identity,
+                             connect_timeout=connect_timeout, timeout=timeout)
 
     async def run() -> int:
         async with target:

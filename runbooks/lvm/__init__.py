@@ -12,7 +12,7 @@ import re
 
 from invoke import Collection
 
-from ..core.runner import collect_report, finish, runbook_task, targets_from
+from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
 from ..core.targets import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -178,13 +178,10 @@ def extend_pool(
             share = -1.0
         if not 0 < share <= 1000:
             raise UsageError(f"--percent must be a number above 0 (up to 1000): {percent!r}")
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
-    if len(targets) != 1:
-        raise UsageError("changes run on one target at a time; give one --host, --container "
-                         "or inventory host (--limit)")
-    target = targets[0]
+    target = one_target_from("lvm.extend-pool", host=host, hosts=hosts, limit=limit,
+                             container=container, known_hosts=known_hosts,
+                             accept_new=accept_new, identity=identity,
+                             connect_timeout=connect_timeout, timeout=timeout)
 
     async def run() -> int:
         async with target:

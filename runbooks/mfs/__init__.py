@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ..core.runner import collect_report, finish, runbook_task, targets_from
+from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
 from ..core.targets import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -156,16 +156,14 @@ def repair(
     """
     import asyncio
 
-    from ..core.errors import UsageError
     from .apply import run_repair
 
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
-    if len(targets) != 1:
-        raise UsageError("mfs.repair works on one target at a time")
+    target = one_target_from("mfs.repair", host=host, hosts=hosts, limit=limit,
+                             container=container, known_hosts=known_hosts,
+                             accept_new=accept_new, identity=identity,
+                             connect_timeout=connect_timeout, timeout=timeout)
     code = asyncio.run(run_repair(
-        targets[0], path, apply=apply, allow_erase=allow_erase, copy_to=copy_to,
+        target, path, apply=apply, allow_erase=allow_erase, copy_to=copy_to,
         dialect=dialect, master=_split_master(master), calls=int(calls),
     ))
     if code:

@@ -11,7 +11,7 @@ import fnmatch
 
 from invoke import Collection
 
-from ..core.runner import collect_report, finish, runbook_task, targets_from
+from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
 from ..core.targets import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -122,16 +122,13 @@ def fix(
     import asyncio
 
     from ..core.changes import apply_plan
-    from ..core.errors import UsageError
     from .collect import read_mounts
     from .remedy import find_mount, plan_fix
 
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
-    if len(targets) != 1:
-        raise UsageError("mounts.fix changes one target at a time; give one --host or --container")
-    target = targets[0]
+    target = one_target_from("mounts.fix", host=host, hosts=hosts, limit=limit,
+                             container=container, known_hosts=known_hosts,
+                             accept_new=accept_new, identity=identity,
+                             connect_timeout=connect_timeout, timeout=timeout)
 
     async def run() -> int:
         async with target:
