@@ -60,3 +60,73 @@ def fences(path: Path) -> list[Fence]:
 def console_blocks(text: str) -> int:
     """How many console blocks of a page run in its lab (unmarked ones)."""
     return sum(1 for f in fences_in(text) if f.lang == "console" and not f.reason)
+
+
+# --- Runbook page structure: the "First" box and lab-replay blocks -------------
+
+BLOCK_OPEN = re.compile(r"^///\s*(?P<kind>[\w-]+)(?:\s*\|\s*(?P<title>.*?))?\s*$")
+BLOCK_CLOSE = re.compile(r"^///\s*$")
+FIRST_BOX = re.compile(r'^!!! \w+ "First"\s*$')
+
+
+@dataclass
+class Block:
+    """A pymdownx ``/// kind | title`` block: its 1-based first and last line."""
+
+    kind: str
+    title: str
+    start: int
+    end: int
+    lab_replay: bool
+
+
+def blocks_in(text: str) -> list[Block]:
+    """Every ``///`` block of a page; lab replays are ``details`` of type lab-replay."""
+    lines = text.splitlines()
+    found, stack = [], []
+    for number, line in enumerate(lines, 1):
+        opened = BLOCK_OPEN.match(line)
+        if opened:
+            stack.append((opened.group("kind"), opened.group("title") or "", number))
+        elif BLOCK_CLOSE.match(line) and stack:
+            kind, title, start = stack.pop()
+            options = [raw.strip() for raw in lines[start:number] if raw.startswith("    ")]
+            replay = kind == "lab-replay" or "type: lab-replay" in options[:3]
+            found.append(Block(kind, title, start, number, replay))
+    if stack:
+        kind, _, start = stack[-1]
+        raise ValueError(f"line {start}: /// {kind} block is never closed")
+    return found
+
+
+def in_lab_replay(blocks: list[Block], line: int) -> bool:
+    return any(b.lab_replay and b.start <= line <= b.end for b in blocks)
+
+
+def first_box(text: str) -> str | None:
+    """The text of the ``!!! … "First"`` box right under the page's title, if it is there."""
+    body = text.split("\n---", 1)[1] if text.startswith("---\n") else text
+    lines = body.splitlines()
+    index = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
+    if index is None:
+        return None
+    rest = lines[index + 1:]
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    if not rest or not FIRST_BOX.match(rest[0]):
+        return None
+    box = []
+    for line in rest[1:]:
+        if line.strip() and not line.startswith((" ", "\t")):
+            break
+        box.append(line[4:] if line.startswith("    ") else line.strip())
+    return "\n".join(box).strip()
+
+
+def first_command(text: str) -> str | None:
+    """The first inline command of a page's "First" box: what to run now."""
+    box = first_box(text)
+    if not box:
+        return None
+    match = re.search(r"`([^`]+)`", box)
+    return match.group(1) if match else None

@@ -16,7 +16,8 @@ from typing import Any
 
 _state: dict[str, Any] = {}
 # Listing pages link to everything; as backlinks they would only add noise.
-NOT_BACKLINKS = {"tags.md", "reference/tasks.md"}
+NOT_BACKLINKS = {"tags.md", "reference/tasks.md", "symptoms.md"}
+RUNBOOK_SEARCH_BOOST = 2
 
 
 def on_pre_build(config: Any, **_: Any) -> None:
@@ -45,11 +46,21 @@ def on_pre_build(config: Any, **_: Any) -> None:
     _state["titles"] = {page: page_title(docs / page) for page in graph}
 
 
+# A runbook page opens with its "First" box; the badge goes below it, so the
+# command to run now stays right under the title.
+FIRST_BOX = re.compile(r'\A\s*!!! \w+ "First"\n(?:(?:[ \t]+\S.*|[ \t]*)\n)*')
+
+
 def _insert_after_h1(markdown: str, block: str) -> str:
     match = re.search(r"^# .*$", markdown, re.MULTILINE)
     if not match:
         return block + "\n" + markdown
-    return markdown[: match.end()] + "\n\n" + block + markdown[match.end():]
+    end = match.end()
+    first = FIRST_BOX.match(markdown[end + 1:])
+    if first:
+        end += 1 + first.end()
+    return markdown[:end].rstrip("\n") + "\n\n" + block.strip("\n") + "\n\n" \
+        + markdown[end:].lstrip("\n")
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any) -> str:
@@ -57,6 +68,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any
     from runbooks.docfences import console_blocks
 
     src = page.file.src_uri
+    if src.startswith("runbooks/") and src != "runbooks/index.md":
+        # Mid-incident, a symptom typed into search should land on what to do
+        # (the runbook) before the stories and lessons that explain it.
+        page.meta.setdefault("search", {}).setdefault("boost", RUNBOOK_SEARCH_BOOST)
     badge = verified.badge(_state.get("verified", {}).get(src), console_blocks(markdown))
     if badge:
         markdown = _insert_after_h1(markdown, badge)

@@ -45,6 +45,7 @@ def inbound(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     return result
 
 
+NOT_FETCHED_RELS = {"canonical", "alternate"}
 # Tags whose reference the browser fetches when the page is shown.
 RESOURCE_TAGS = {"script": "src", "img": "src", "iframe": "src", "source": "src",
                  "link": "href", "video": "src", "audio": "src"}
@@ -67,6 +68,8 @@ class _Refs(HTMLParser):
         if tag == "a" and values.get("href"):
             self.links.append(str(values["href"]))
         attr = RESOURCE_TAGS.get(tag)
+        if tag == "link" and (values.get("rel") or "") in NOT_FETCHED_RELS:
+            return  # names the page's published address; the browser loads nothing
         if attr and values.get(attr):
             self.resources.append(str(values[attr]))
 

@@ -33,6 +33,17 @@ QUERIES = {
     "heartbleed": "lessons/patching-speed.html",
 }
 
+# What an operator sees mid-incident, typed as seen -> the runbooks that answer it;
+# one of them must be among the first three results.
+SYMPTOM_QUERIES = {
+    "Input/output error": {"runbooks/thin-pool-full.html"},
+    "metadata full": {"runbooks/thin-pool-full.html"},
+    "out_of_data": {"runbooks/thin-pool-full.html", "runbooks/lvm-health.html"},
+    "logins are slow": {"runbooks/login-cost.html"},
+    "(deleted)": {"runbooks/stale-libs.html"},
+    "0 copies": {"runbooks/mfs-audit.html", "runbooks/mfs-repair.html"},
+}
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
@@ -90,6 +101,15 @@ def test_search_finds_the_page_over_http(browser, served_site, query):
     assert foreign == [], f"requests beyond the site's origin: {foreign}"
 
 
+@pytest.mark.parametrize("query", list(SYMPTOM_QUERIES))
+def test_a_symptom_typed_as_seen_finds_its_runbook(browser, served_site, query):
+    page = browser.new_page()
+    top = _top_results(page, f"{served_site}/index.html", query)
+    page.close()
+    assert {f"/{p}" for p in SYMPTOM_QUERIES[query]} & set(top), \
+        f"{query!r}: first results {top}"
+
+
 def test_search_works_from_file_url(browser, built_site):
     page = browser.new_page()
     requests: list[str] = []
@@ -100,7 +120,9 @@ def test_search_works_from_file_url(browser, built_site):
     # Links from file:// must lead to files (no directory URLs), and the result opens.
     page.click("li.md-search-result__item > a")
     page.wait_for_load_state()
-    assert page.url.startswith("file://") and "patching-speed.html" in page.url
+    opened = urlsplit(page.url)
+    assert opened.scheme == "file" and opened.path.endswith(".html"), page.url
+    assert opened.path == top[0], (opened.path, top)
     assert "Heartbleed" in page.inner_text("h1") + page.inner_text("article")
     page.close()
     foreign = [u for u in requests if not u.startswith(("file://", "data:", "blob:"))]

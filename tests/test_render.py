@@ -49,8 +49,8 @@ def test_nagios_status_line_with_perfdata_then_long_output():
     first, *rest = text.splitlines()
     assert first == "MOUNTS CRITICAL - /a: problem 0; /b: problem 1 | mounts=3"
     assert rest == [
-        "[CRIT] nas /a: problem 0 (http://127.0.0.1:8000/runbooks/x/#y)",
-        "[WARN] nas /b: problem 1 (http://127.0.0.1:8000/runbooks/x/#y)",
+        "[CRIT] nas /a: problem 0 (http://127.0.0.1:8000/runbooks/x.html#y)",
+        "[WARN] nas /b: problem 1 (http://127.0.0.1:8000/runbooks/x.html#y)",
     ]
 
 

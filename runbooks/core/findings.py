@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-# Where `invoke site.serve` publishes the site; operators with a hosted copy
-# point BP_DOCS_URL at it so that links in findings open their own site.
-DEFAULT_DOCS_URL = "http://127.0.0.1:8000/"
+# The site's address: `site_url` of mkdocs.yml, kept equal to it by a test (a
+# monitoring host has the package, not mkdocs.yml). BP_DOCS_URL overrides it,
+# for a team that publishes its own copy of the site.
+SITE_URL = "http://127.0.0.1:8000/"
 
 
 class Severity(IntEnum):
@@ -46,12 +47,27 @@ class Severity(IntEnum):
         }[self]
 
 
+def docs_base_url() -> str:
+    """Where the site is published: BP_DOCS_URL if set, else the site's own ``site_url``."""
+    return os.environ.get("BP_DOCS_URL") or SITE_URL
+
+
+def site_path(page: str) -> str:
+    """The built site's file for a page given as 'runbooks/x/#y' or 'runbooks/x.md#y'.
+
+    The site is built for offline use, so every page is a file ``runbooks/x.html``
+    (there is no ``runbooks/x/`` folder to open).
+    """
+    path, sep, anchor = page.lstrip("/").partition("#")
+    path = path.removesuffix("/").removesuffix(".md").removesuffix(".html")
+    return f"{path}.html{sep}{anchor}"
+
+
 def docs_url(page: str) -> str:
     """Absolute link to a site page given as a site-relative path ('runbooks/x/#y')."""
     if not page or "://" in page:
         return page
-    base = os.environ.get("BP_DOCS_URL", DEFAULT_DOCS_URL)
-    return base.rstrip("/") + "/" + page.lstrip("/")
+    return docs_base_url().rstrip("/") + "/" + site_path(page)
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,7 @@ class Report:
     checked: int | None = None  # how many subjects were looked at, when not all have findings
     metrics: dict[str, float] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
+    ok_text: str = ""  # what "no problems" means, when "N checked, all OK" would mislead
 
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)
