@@ -24,42 +24,41 @@ def list_(c):
             print(f"        - {step['description']}")
 
 
-
 @runbook_task(
     label="CHANGES",
     help={
         "change_id": "The change to undo (see `invoke changes.list`).",
-        "known_hosts": "known_hosts file, when the change was made over SSH.",
-        "identity": "SSH private key, when the change was made over SSH.",
+        "known_hosts": "known_hosts file for an SSH target (default: the one the change "
+        "was made with).",
+        "identity": "SSH private key for an SSH target (default: the one the change was "
+        "made with).",
     },
 )
 def undo(c, change_id, apply=False, known_hosts=None, identity=None):
     """Reverse a recorded change, last step first (dry run unless --apply).
 
     Runs the undo command of every step of the change on the target it was
-    made on, then marks the change as undone in the journal.
+    made on, then marks the change as undone in the journal. An SSH target is
+    reached as it was then: the address, port and user the change used (for
+    an inventory host, the inventory's, not its alias), with the same
+    known_hosts, key and ssh_config files; its host key is verified as for
+    any other run.
     """
     import asyncio
 
-    from .core.changes import Plan, Step, apply_plan, mark_undone, read_journal
+    from .core.changes import Plan, Step, apply_plan, mark_undone, read_journal, target_of
     from .core.errors import RunbookError, UsageError
-    from .core.targets import select_targets
 
     if not str(change_id).isdigit():
         raise UsageError(f"change id must be a number, not {change_id!r}")
     wanted = int(change_id)
-    entry = next((e for e in read_journal() if int(e["id"]) == wanted), None)
+    entry = next((e for e in read_journal() if e["id"] == wanted), None)
     if entry is None:
         raise RunbookError(f"no recorded change {wanted} (see invoke changes.list)")
     if entry.get("undone"):
         raise RunbookError(f"change {wanted} was already undone at {entry['undone']}")
-    kind, name = entry["target_kind"], entry["target"]
-    targets = select_targets(
-        hosts=name if kind == "ssh" else None,
-        containers=name if kind == "container" else None,
-        known_hosts=known_hosts, identity=identity,
-    )
-    plan = Plan(f"undo of change {wanted}", targets[0])
+    target = target_of(entry, known_hosts=known_hosts, identity=identity)
+    plan = Plan(f"undo of change {wanted}", target)
     for step in reversed(entry["steps"]):
         if not step.get("undo"):
             plan.manual.append(f"cannot undo automatically: {step['description']}")
@@ -67,7 +66,7 @@ def undo(c, change_id, apply=False, known_hosts=None, identity=None):
         plan.add(Step(f"undo: {step['description']}", step["undo"], step["argv"]))
 
     async def run() -> int:
-        async with targets[0]:
+        async with target:
             return await apply_plan(plan, apply)
 
     if asyncio.run(run()):

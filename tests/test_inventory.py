@@ -1,10 +1,17 @@
 """Ansible inventories as host lists: groups, children, vars, and errors naming file and line."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from runbooks.core.errors import UsageError
 from runbooks.core.inventory import load_inventory, parse_ini, parse_yaml, select_hosts
 from runbooks.core.targets import select_targets
+
+REPO = Path(__file__).resolve().parents[1]
 
 INI = """
 # storage fleet
@@ -88,3 +95,56 @@ def test_hostile_inventory_values_are_refused_when_targets_are_built(tmp_path):
     with pytest.raises(UsageError, match="invalid host name"):
         select_targets(select_hosts(inv))
     assert not marker.exists()
+
+
+EMPTY_GROUPS_INI = "[web]\nweb1 ansible_host=127.0.0.1\n[empty]\n[none:children]\nempty\n"
+
+
+@pytest.mark.parametrize("limit", ["empty", "none", "", ",", " , "])
+def test_a_limit_that_selects_no_host_names_the_limit(limit):
+    inv = parse_ini(EMPTY_GROUPS_INI, "inv.ini")
+    with pytest.raises(UsageError) as caught:
+        select_hosts(inv, limit)
+    assert str(caught.value) == f"--limit {limit!r} selects no host in inv.ini"
+
+
+def test_an_empty_yaml_group_is_a_group_that_selects_no_host():
+    inv = parse_yaml("all:\n  children:\n    web:\n      hosts:\n        web1:\n    empty:\n",
+                     "inv.yml")
+    with pytest.raises(UsageError, match=r"^--limit 'empty' selects no host in inv\.yml$"):
+        select_hosts(inv, "empty")
+
+
+def test_an_inventory_without_hosts_is_an_error():
+    with pytest.raises(UsageError, match=r"^inv\.ini: the inventory has no hosts$"):
+        select_hosts(parse_ini("[web]\n[db]\n", "inv.ini"))
+
+
+def _invoke(*args):
+    env = {k: v for k, v in os.environ.items() if k != "BP_INVENTORY"}
+    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=False, timeout=120)
+
+
+@pytest.mark.parametrize("task", [
+    ["login.cost", "--format", "nagios"],
+    ["mounts.audit", "--format", "nagios"],
+    ["login.trim-motd", "--apply"],
+])
+def test_a_limit_that_selects_nothing_is_unknown_on_the_command_line(tmp_path, task):
+    inv = tmp_path / "inv.ini"
+    inv.write_text(EMPTY_GROUPS_INI)
+    proc = _invoke(*task, "--hosts", f"@{inv}", "--limit", "empty")
+    assert proc.returncode == 3
+    reason = f"--limit 'empty' selects no host in {inv}"
+    assert proc.stderr == f"error: {reason}\n"
+    if "nagios" in task:
+        assert proc.stdout.splitlines() == [f"{proc.stdout.split()[0]} UNKNOWN - {reason}"]
+    else:
+        assert proc.stdout == ""
+
+
+def test_an_empty_limit_without_an_inventory_is_not_this_host():
+    proc = _invoke("login.cost", "--limit", "")
+    assert proc.returncode == 3
+    assert proc.stderr == "error: --limit needs --hosts @INVENTORY\n"

@@ -39,8 +39,9 @@ def test_twenty_hosts_four_broken_nothing_hangs(fleet):
         start = time.monotonic()
         proc = audit(facts, "--connect-timeout", "3", "--format", "json")
         took = time.monotonic() - start
-        # 3 tries of 3 s and 1.5 s of backoff for the black hole, plus start-up
-        assert took < 3 * 3 + 1.5 + 6, took
+        # 3 tries of 3 s and 1.5 s of backoff for the black hole, not asyncssh's 2 minutes:
+        # the time-outs are honoured (the margin holds on a loaded 2-core machine)
+        assert took < 60, took
         doc = json.loads(proc.stdout)
         unreachable = {f["target"]: f["message"] for f in doc["findings"]
                        if f["check"] == "mounts.audit.reach"}
@@ -178,3 +179,55 @@ def test_slow_fault_slows_a_login_and_heals(fleet):
         faults.heal(hosts[3])
     assert slowed > normal + 1.0, (normal, slowed)
     assert login_time() < slowed
+
+
+def _changed_state(container):
+    """What login.trim-motd touches on a host, exactly: update-motd.d as a tar (names,
+    contents, modes, owners, times) and /var/lib, where the manifest's folder goes. The
+    tar is in name order: a chmod copies a file up in the container's overlayfs, which
+    changes the order in which the directory lists its files, not the files."""
+    code, tar = container.exec_run(["tar", "-C", "/", "--sort=name", "--numeric-owner",
+                                    "-cf", "-", "etc/update-motd.d"])
+    assert code == 0
+    _, listing = container.exec_run(["sh", "-c", "ls -lAn --time-style=+%s /var/lib; "
+                                     "find /var/lib/breaking-point 2>&1"])
+    return tar, listing.decode()
+
+
+def _invoke(env, *args):
+    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_undo_through_an_inventory_host_puts_it_back_byte_for_byte(fleet, tmp_path):
+    facts, hosts = fleet
+    host = hosts[5]  # host06: no other test changes it
+    before = _changed_state(host)
+    # No ~/.ssh, no agent, no BP_* fleet variables: only what the journal kept can reach it.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BP_STATE_DIR": str(tmp_path / "s")}
+    applied = _invoke(env, "login.trim-motd", "--hosts", "@" + facts["inventory"], "--limit",
+                      "host06", "--known-hosts", facts["known_hosts"], "--identity",
+                      facts["identity"], "--apply")
+    assert applied.returncode == 0, applied.stderr
+    assert "recorded as change 1; undo with: invoke changes.undo 1 --apply" in applied.stdout
+    trimmed = _changed_state(host)
+    assert trimmed != before
+
+    faults.inject(host, "wrong-host-key")  # the undo verifies the host key like any run
+    try:
+        refused = _invoke(env, "changes.undo", "1", "--apply")
+    finally:
+        faults.heal(host)
+    assert refused.returncode == 3 and "host06: HOST KEY CHANGED" in refused.stderr
+    assert _changed_state(host) == trimmed
+
+    undone = _invoke(env, "changes.undo", "1", "--apply")
+    assert undone.returncode == 0, undone.stderr
+    assert "change 1 marked as undone" in undone.stdout
+    assert _changed_state(host) == before
+
+    listing = _invoke(env, "changes.list").stdout.splitlines()
+    heads = [line.split() for line in listing if line.split()[0].isdigit()]
+    assert [(h[0], h[-2] if "undone" in h else h[-1]) for h in heads] == [
+        ("1", "undone"), ("2", "applied")]
+    assert "ssh:host06" in heads[0] and "ssh:host06" in heads[1]

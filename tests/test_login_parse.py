@@ -1,13 +1,19 @@
-"""Login-cost parsers, fed with output captured on a fleet lab host."""
+"""Login-cost parsers, fed with output captured on a fleet lab host, and what the login
+tasks do when there is nothing to look at."""
 
+import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from runbooks.core.errors import ParseError
 from runbooks.core.findings import Severity
-from runbooks.login import judge_login
+from runbooks.core.targets import LocalTarget
+from runbooks.login import PamUnreadable, judge_login, pam_motd_lines
 from runbooks.login.parse import parse_manifest, parse_motd_timings, parse_pam_motd
+from runbooks.login.remedy import nothing_slow, plan_trim
 
 DATA = Path(__file__).parent / "data" / "login"
 
@@ -55,3 +61,50 @@ def test_manifest_round_trip_and_errors():
         "00-header": "755", "name with\ttab": "644"}
     with pytest.raises(ParseError, match="line 1"):
         parse_manifest("rwx 00-header\n")
+
+
+# What each login task does when it finds nothing to look at, decided case by case.
+
+
+def test_an_empty_update_motd_d_under_an_active_pam_motd_is_ok():
+    """Nothing in update-motd.d is something seen, not nothing looked at: no script runs
+    at login, so a login pays for none."""
+    pam = parse_pam_motd((DATA / "pam-sshd-grep.txt").read_text())
+    finding = judge_login("h", [], pam, [0.1], 0.1)
+    assert finding.severity is Severity.OK
+    assert "runs 0 update-motd.d scripts: 0.00s wall" in finding.message
+
+
+def test_an_unreadable_pam_file_is_unknown_not_ok(tmp_path):
+    missing = tmp_path / "sshd"
+    with pytest.raises(PamUnreadable, match=r"cannot read .*sshd \(No such file or directory\)"):
+        asyncio.run(pam_motd_lines(LocalTarget(), str(missing)))
+    missing.write_text("session required pam_unix.so\n")
+    assert asyncio.run(pam_motd_lines(LocalTarget(), str(missing))) == []
+    missing.write_text("# comment\nsession optional pam_motd.so motd=/run/motd.dynamic\n")
+    (line,) = asyncio.run(pam_motd_lines(LocalTarget(), str(missing)))
+    assert line.line == 2 and line.runs_scripts
+
+
+@pytest.mark.parametrize(("timings", "reason"), [
+    ("", "no scripts in /etc/update-motd.d: nothing runs at login"),
+    ("644\t0\t- - -\ta\n644\t0\t- - -\tb\n",
+     "none of the 2 files in /etc/update-motd.d is executable: nothing runs at login"),
+    ("755\t1\t0.01 0.00 0.00\ta\n755\t1\t0.05 0.01 0.00\tb\n644\t0\t- - -\tc\n",
+     "none of the 2 executable scripts in /etc/update-motd.d took longer than 0.1s "
+     "(the slowest 0.05s)"),
+])
+def test_trim_with_nothing_slow_plans_nothing_and_says_why(timings, reason):
+    scripts = parse_motd_timings(timings)
+    plan = asyncio.run(plan_trim(LocalTarget(), scripts, 0.1))  # runs nothing on this host
+    assert plan.steps == [] and plan.manual == []
+    assert nothing_slow(scripts, 0.1) == reason
+
+
+def test_zero_login_samples_is_a_usage_error():
+    """Timing no login would leave the login time out of the verdict without saying so."""
+    proc = subprocess.run([sys.executable, "-m", "invoke", "login.cost", "--samples", "0"],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert proc.returncode == 3
+    assert proc.stderr == "error: --samples must be at least 1, not 0\n"

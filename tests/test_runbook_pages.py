@@ -117,7 +117,7 @@ def _problem_with_simple(words: list[str], section: str, tasks: set[str]) -> str
     if head in ("sh", "bash") and args[:1] == ["-c"] and len(args) > 1:
         return problem_with(args[1], section, tasks)
     if head == "ssh":
-        remote = [a for a in args if not a.startswith("-")][1:]
+        remote = _ssh_remote_command(args)
         return problem_with(" ".join(remote), section, tasks) if remote else None
     if any(flag in WRITE_FLAGS.get(head, ()) for flag in args):
         return f"{head} {' '.join(args)} writes"
@@ -132,6 +132,21 @@ def _problem_with_simple(words: list[str], section: str, tasks: set[str]) -> str
     if head not in READ_ONLY:
         return f"{head} is not a read-only command (move it into a lab-replay block)"
     return None
+
+
+SSH_OPTIONS_WITH_VALUE = set("bcDEeFIiJLlmOopQRSWw")
+
+
+def _ssh_remote_command(args: list[str]) -> list[str]:
+    """The words of ssh's remote command: everything after the options and the host."""
+    index = 0
+    while index < len(args) and args[index].startswith("-"):
+        flag = args[index]
+        # -F FILE takes the next word; -FFILE and -vt do not.
+        if len(flag) == 2 and flag[1] in SSH_OPTIONS_WITH_VALUE:
+            index += 1
+        index += 1
+    return args[index + 1:]
 
 
 def _problem_with_task(args: list[str], section: str, tasks: set[str]) -> str | None:
@@ -231,6 +246,9 @@ def test_plain_shell_equivalent_is_shown_and_executed(page, tasks):
     ("run-parts --test /etc/update-motd.d", "Diagnose", True),
     ("ssh web1 true", "Diagnose", True),
     ("ssh -p 22 web1 rm -f /etc/motd", "Diagnose", False),
+    ("ssh -F cfg web1 'lvs -o lv_name --noheadings'", "Diagnose", True),
+    ("ssh -Fcfg -o BatchMode=yes web1 grep -n pam_motd /etc/pam.d/sshd", "Diagnose", True),
+    ("ssh -F cfg web1 'rm -f /x'", "Diagnose", False),
     ("apt-get remove -y parted", "Diagnose", False),
 ])
 def test_the_rule_tells_read_only_from_changing(command, section, ok):

@@ -4,25 +4,38 @@ A runbook that mutates a system builds a :class:`Plan` of :class:`Step` s.
 Each step has the command that makes the change, the command that reverses
 it, and a check that tells whether the change took. Without ``--apply`` the
 plan is printed and nothing runs. With it, steps run in order; the journal
-(JSON lines in the state directory) records every applied step with its undo
-so that ``invoke changes.undo`` can put things back later, from another shell.
-A step that fails stops the plan: later steps are not attempted.
+(JSON lines in the state directory) records every applied step with its undo,
+and how to reach the target again, so that ``invoke changes.undo`` can put
+things back later, from another shell. A step that fails stops the plan:
+later steps are not attempted.
+
+The journal is only ever replaced whole: under an exclusive lock (``flock`` on
+a lock file next to it) it is read, changed, written to a temporary file in
+the same directory, synced and renamed over the old one. A crash or a full
+disk leaves the old journal as it was, and two runs at the same time get
+distinct ids. A damaged line is reported once and kept as it is; the other
+records stay usable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
+import re
 import shlex
+import stat
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import RunbookError
-from .targets import Target
+from .targets import SSHTarget, Target
 
 Verifier = Callable[[Target], Awaitable[bool]]
 
@@ -73,36 +86,228 @@ def print_plan(plan: Plan, out: TextIO) -> None:
 
 def record_change(runbook: str, target: Target, steps: list[dict[str, Any]]) -> int:
     """Journal changes made outside a Plan (e.g. irreversible ones); returns the id."""
-    change_id = _next_id(read_journal())
-    _record({"id": change_id, "time": _now(), "runbook": runbook, "target": target.name,
-             "target_kind": target.kind, "steps": steps, "undone": False})
-    return change_id
+    return _record(runbook, target, steps)
 
 
-def _record(entry: dict[str, Any]) -> None:
+# --- how to reach a target again -------------------------------------------------------
+
+
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(os.path.expanduser(path)) if path else None
+
+
+def reach_of(target: Target) -> dict[str, Any] | None:
+    """What reaching ``target`` again takes, for the journal; None for non-SSH targets.
+
+    The address, port and user the connection used (for an inventory host: its
+    ``ansible_host``/``ansible_port``/``ansible_user``, not the alias), and the
+    known_hosts, key and ssh_config files, as absolute paths.
+    """
+    if not isinstance(target, SSHTarget):
+        return None
+    config = target.config or str(Path.home() / ".ssh" / "config")
+    return {"host": target.host, "port": target.port, "user": target.user,
+            "known_hosts": _absolute(target.known_hosts), "identity": _absolute(target.identity),
+            "ssh_config": _absolute(config) if Path(config).is_file() else None}
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def target_of(entry: dict[str, Any], known_hosts: str | None = None,
+              identity: str | None = None) -> Target:
+    """The target a journal entry was made on, reached as it was then.
+
+    ``known_hosts`` and ``identity`` given here win over the recorded ones. An
+    entry written before the journal kept ``reach`` is resolved by its name, as
+    then. Recorded values are data: host, user and port are validated again.
+    """
+    from .targets import parse_ssh_spec, select_targets
+
+    kind, name, reach = entry["target_kind"], entry["target"], entry.get("reach")
+    if kind != "ssh" or not isinstance(reach, dict) or not reach.get("host"):
+        return select_targets(hosts=name if kind == "ssh" else None,
+                              containers=name if kind == "container" else None,
+                              known_hosts=known_hosts, identity=identity)[0]
+    host = str(reach["host"])
+    spec = (f"{reach['user']}@" if reach.get("user") else "") + (
+        f"[{host}]" if ":" in host else host) + (f":{reach['port']}" if reach.get("port") else "")
+    user, address, port = parse_ssh_spec(spec)
+    config = _text(reach.get("ssh_config"))
+    target = SSHTarget(address, port=port, user=user,
+                       known_hosts=known_hosts or _text(reach.get("known_hosts")),
+                       identity=identity or _text(reach.get("identity")),
+                       config=config if config and Path(config).is_file() else None)
+    target.name = name
+    return target
+
+
+# --- the journal file -------------------------------------------------------------------
+
+_REPORTED: set[tuple[str, int, str]] = set()
+_ID_IN_TEXT = re.compile(r'"id":\s*(\d+)')
+
+
+@contextlib.contextmanager
+def journal_lock() -> Iterator[None]:
+    """Hold the journal's lock (an exclusive flock on changes.jsonl.lock) while inside."""
     path = journal_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as journal:
-        journal.write(json.dumps(entry, sort_keys=True) + "\n")
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+_TEXT_FIELDS = ("time", "runbook", "target", "target_kind")
+
+
+def _is_argv(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(a, str) for a in value)
+
+
+def _is_step(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("description"), str)
+            and _is_argv(value.get("argv"))
+            and (value.get("undo") is None or _is_argv(value.get("undo"))))
+
+
+def _is_entry(value: Any) -> bool:
+    """Whether a parsed line has what listing and undoing a change need."""
+    return (isinstance(value, dict) and type(value.get("id")) is int
+            and all(isinstance(value.get(k), str) for k in _TEXT_FIELDS)
+            and isinstance(value.get("steps"), list) and all(map(_is_step, value["steps"])))
+
+
+def _parse_line(line: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return value if _is_entry(value) else None
+
+
+def _report_damage(path: Path, number: int, line: str) -> None:
+    key = (str(path), number, line)
+    if key not in _REPORTED:
+        _REPORTED.add(key)
+        print(f"warning: {path}:{number}: damaged journal line, skipped (kept in the file "
+              "as it is); the other changes are usable", file=sys.stderr)
+
+
+def _read_lines(path: Path) -> list[tuple[str, dict[str, Any] | None]]:
+    """Every non-blank line of the journal with its entry (None where the line is damaged)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    lines = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        entry = _parse_line(line)
+        if entry is None:
+            _report_damage(path, number, line)
+        lines.append((line, entry))
+    return lines
 
 
 def read_journal() -> list[dict[str, Any]]:
+    """The journal's changes, oldest first; damaged lines are reported on stderr and skipped."""
     path = journal_path()
-    if not path.exists():
-        return []
-    entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise RunbookError(f"{path}:{number}: not a journal entry (bad JSON)") from None
-    return entries
+    try:
+        lines = _read_lines(path)
+    except OSError as exc:
+        raise RunbookError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+    return [entry for _, entry in lines if entry is not None]
 
 
-def _next_id(entries: list[dict[str, Any]]) -> int:
-    return max((int(e.get("id", 0)) for e in entries), default=0) + 1
+def _next_id(lines: list[tuple[str, dict[str, Any] | None]]) -> int:
+    """One more than any id in the journal, damaged lines included where an id is legible."""
+    highest = 0
+    for line, entry in lines:
+        legible = _ID_IN_TEXT.search(line) if entry is None else None
+        found = entry["id"] if entry is not None else int(legible.group(1)) if legible else 0
+        highest = max(highest, found)
+    return highest + 1
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text``: temporary file, fsync, rename, fsync of the directory.
+
+    If anything fails on the way, the old file is untouched and the temporary
+    file is removed. The new file keeps the old one's permissions.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _rewrite(path: Path, lines: list[str]) -> None:
+    write_atomically(path, "".join(line + "\n" for line in lines))
+
+
+def _dump(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, sort_keys=True)
+
+
+def _record(runbook: str, target: Target, steps: list[dict[str, Any]]) -> int:
+    """Add a change to the journal under its lock; returns its id (unique across processes)."""
+    path = journal_path()
+    try:
+        with journal_lock():
+            lines = _read_lines(path)
+            change_id = _next_id(lines)
+            entry = {"id": change_id, "time": _now(), "runbook": runbook, "target": target.name,
+                     "target_kind": target.kind, "steps": steps, "undone": False}
+            reach = reach_of(target)
+            if reach:
+                entry["reach"] = reach
+            _rewrite(path, [line for line, _ in lines] + [_dump(entry)])
+    except OSError as exc:
+        undo = "; ".join(shlex.join(s["undo"]) for s in reversed(steps) if s.get("undo"))
+        raise RunbookError(
+            f"{target.name}: changed, but the journal {path} could not be written "
+            f"({exc.strerror or exc}); undo by hand on {target.name}: {undo or 'no undo'}"
+        ) from None
+    return change_id
+
+
+def mark_undone(change_id: int) -> None:
+    """Mark a change undone; every other line, damaged ones included, stays as it was."""
+    path = journal_path()
+    try:
+        with journal_lock():
+            lines = _read_lines(path)
+            out = []
+            for line, entry in lines:
+                if entry is not None and entry["id"] == change_id:
+                    line = _dump({**entry, "undone": _now()})
+                out.append(line)
+            _rewrite(path, out)
+    except OSError as exc:
+        raise RunbookError(f"change {change_id} was undone, but the journal {path} could not "
+                           f"be updated ({exc.strerror or exc}); it still lists the change "
+                           "as applied") from None
 
 
 async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
@@ -116,7 +321,6 @@ async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
     if not plan.steps:
         print_plan(plan, out)
         return 0
-    change_id = _next_id(read_journal())
     done: list[dict[str, Any]] = []
     failure = None
     for step in plan.steps:
@@ -129,10 +333,9 @@ async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
         done.append({"description": step.description, "argv": list(step.argv),
                      "undo": list(step.undo) if step.undo else None})
         out.write(f"done: {step.description}\n")
+    change_id = 0
     if done:
-        _record({"id": change_id, "time": _now(), "runbook": plan.runbook,
-                 "target": plan.target.name, "target_kind": plan.target.kind, "steps": done,
-                 "undone": False})
+        change_id = _record(plan.runbook, plan.target, done)
         if any(step["undo"] for step in done):
             out.write(f"recorded as change {change_id}; "
                       f"undo with: invoke changes.undo {change_id} --apply\n")
@@ -142,14 +345,4 @@ async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
         out.write(f"manual: {note}\n")
     if failure:
         raise RunbookError(f"{plan.target.name}: stopped at step {len(done) + 1}: {failure}")
-    return change_id if done else 0
-
-
-def mark_undone(change_id: int) -> None:
-    entries = read_journal()
-    path = journal_path()
-    with path.open("w", encoding="utf-8") as journal:
-        for entry in entries:
-            if int(entry.get("id", 0)) == change_id:
-                entry["undone"] = _now()
-            journal.write(json.dumps(entry, sort_keys=True) + "\n")
+    return change_id

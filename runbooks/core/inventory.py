@@ -52,6 +52,7 @@ class Inventory:
     hosts: dict[str, InventoryHost] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
     group_vars: dict[str, dict[str, str]] = field(default_factory=dict)
+    declared: set[str] = field(default_factory=set)  # every group named, even with no hosts
 
     def host(self, name: str) -> InventoryHost:
         return self.hosts.setdefault(name, InventoryHost(name))
@@ -70,7 +71,7 @@ class Inventory:
         return [h for h in self.hosts.values() if h.name in names]
 
     def groups(self) -> set[str]:
-        found = set(self.children) | set(self.group_vars)
+        found = set(self.children) | set(self.group_vars) | self.declared
         for host in self.hosts.values():
             found |= host.groups
         return found
@@ -102,6 +103,7 @@ def parse_ini(text: str, source: str = "inventory") -> Inventory:
             kind = kind or "hosts"
             if kind not in ("hosts", "children", "vars"):
                 raise UsageError(f"{where}: unknown section kind {kind!r}")
+            inv.declared.add(section)
             continue
         try:
             words = shlex.split(line, comments=True)
@@ -128,6 +130,7 @@ def parse_ini(text: str, source: str = "inventory") -> Inventory:
 
 
 def _yaml_group(inv: Inventory, name: str, body: Any, where: str) -> None:
+    inv.declared.add(name)
     if body is None:
         return
     if not isinstance(body, dict):
@@ -178,24 +181,33 @@ def load_inventory(path: str) -> Inventory:
     return parse_ini(text, path)
 
 
+def _limited(inv: Inventory, limit: str) -> list[InventoryHost]:
+    """Hosts of the groups and hosts that ``limit`` names; every name must exist."""
+    chosen: list[InventoryHost] = []
+    groups = inv.groups() | {"all"}
+    for part in (p.strip() for p in limit.split(",") if p.strip()):
+        if part in groups:
+            chosen += inv.members(part)
+        elif part in inv.hosts:
+            chosen.append(inv.hosts[part])
+        else:
+            raise UsageError(f"--limit {part!r}: no such group or host in {inv.source}")
+    return chosen
+
+
 def select_hosts(inv: Inventory, limit: str | None = None) -> list[str]:
-    """Host specs of the inventory, or of the groups/hosts named in ``limit`` (a,b)."""
-    if not limit:
-        chosen = list(inv.hosts.values())
-    else:
-        chosen = []
-        groups = inv.groups() | {"all"}
-        for part in (p.strip() for p in limit.split(",") if p.strip()):
-            if part in groups:
-                chosen += inv.members(part)
-            elif part in inv.hosts:
-                chosen.append(inv.hosts[part])
-            else:
-                raise UsageError(f"--limit {part!r}: no such group or host in {inv.source}")
+    """Host specs of the inventory, or of the groups/hosts named in ``limit`` (a,b).
+
+    Selecting no host is an error naming the limit (or the empty inventory): a
+    run over nothing must not look like a run that found nothing wrong.
+    """
+    chosen = list(inv.hosts.values()) if limit is None else _limited(inv, limit)
     seen: dict[str, None] = {}
     for host in chosen:  # NAME=SPEC: targets keep the inventory's host names
         seen.setdefault(host.spec() if host.spec() == host.name else f"{host.name}={host.spec()}",
                         None)
+    if not seen and limit is not None:
+        raise UsageError(f"--limit {limit!r} selects no host in {inv.source}")
     if not seen:
-        raise UsageError(f"{inv.source}: no hosts selected")
+        raise UsageError(f"{inv.source}: the inventory has no hosts")
     return list(seen)

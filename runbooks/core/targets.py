@@ -163,9 +163,10 @@ class SSHTarget(Target):
     as OpenSSH does). An unknown key is refused unless ``accept_new`` (then it
     is recorded, like OpenSSH's StrictHostKeyChecking=accept-new); a changed
     key is always refused. User, port, identity and ProxyJump not given here
-    come from ~/.ssh/config. Connecting is retried with backoff on network
-    errors and time-outs, never on key or authentication errors. The
-    connection is opened on first use and reused for every command.
+    come from ~/.ssh/config (or from ``config``, an ssh_config file named
+    explicitly). Connecting is retried with backoff on network errors and
+    time-outs, never on key or authentication errors. The connection is
+    opened on first use and reused for every command.
     """
 
     kind = "ssh"
@@ -182,6 +183,7 @@ class SSHTarget(Target):
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         accept_new: bool = False,
         retries: int = DEFAULT_RETRIES,
+        config: str | None = None,
     ) -> None:
         label = (f"{user}@" if user else "") + host + (f":{port}" if port else "")
         super().__init__(label, command_timeout=command_timeout)
@@ -193,6 +195,7 @@ class SSHTarget(Target):
         self.connect_timeout = connect_timeout
         self.accept_new = accept_new
         self.retries = retries
+        self.config = config
         self._conn: Any = None
 
     @property
@@ -255,6 +258,8 @@ class SSHTarget(Target):
             options["known_hosts"] = self.known_hosts
         if self.identity:
             options["client_keys"] = [self.identity]
+        if self.config:
+            options["config"] = [self.config]
         where = _home_short(self.known_hosts or "~/.ssh/known_hosts")
         try:
             return await asyncio.wait_for(

@@ -13,6 +13,7 @@ from typing import Any
 
 from invoke import Collection
 
+from ..core.errors import TargetError
 from ..core.findings import Finding, Severity
 from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
 from ..core.targets import (
@@ -24,6 +25,7 @@ from ..core.targets import (
 )
 
 PAGE = "runbooks/login-cost/"
+PAM_SSHD = "/etc/pam.d/sshd"
 DEFAULT_THRESHOLD = 0.1
 # Times every file of update-motd.d the way run-parts would run it (constant
 # script: the names only ever appear as data in its output).
@@ -88,7 +90,8 @@ async def login_seconds(target: Target, samples: int) -> tuple[list[float], floa
         fresh = SSHTarget(target.host, port=target.port, user=target.user,
                           known_hosts=target.known_hosts, identity=target.identity,
                           connect_timeout=target.connect_timeout,
-                          command_timeout=target.command_timeout, accept_new=target.accept_new)
+                          command_timeout=target.command_timeout, accept_new=target.accept_new,
+                          config=target.config)
         start = time.monotonic()
         async with fresh:
             await fresh.run(["true"])
@@ -97,6 +100,26 @@ async def login_seconds(target: Target, samples: int) -> tuple[list[float], floa
     if cpu_before is None or cpu_after is None:
         return times, None
     return times, round((cpu_after - cpu_before) / samples, 3)
+
+
+class PamUnreadable(TargetError):
+    """sshd's PAM file could not be read: whether logins run update-motd.d is unknown."""
+
+
+async def pam_motd_lines(target: Target, path: str = PAM_SSHD) -> list[Any]:
+    """The pam_motd lines of sshd's PAM stack; PamUnreadable when the file cannot be read.
+
+    No such line means logins run no update-motd.d; an unreadable or missing
+    /etc/pam.d/sshd means we cannot tell (some systems keep it under /usr/lib/pam.d).
+    """
+    from .parse import parse_pam_motd
+
+    result = await target.run(["grep", "-n", "pam_motd", path])
+    if result.exit_status > 1:  # grep: 0 found, 1 not found, 2 trouble
+        why = result.first_error_line().rsplit(": ", 1)[-1]
+        raise PamUnreadable(f"cannot read {path} ({why}): cannot tell whether logins run "
+                            "update-motd.d")
+    return parse_pam_motd(result.stdout)
 
 
 def judge_login(target: str, scripts: list[Any], pam: list[Any], logins: list[float],
@@ -153,18 +176,25 @@ def cost(
     they cost (from the sshd listener's reaped children), the pam_motd
     lines of /etc/pam.d/sshd, and the wall and CPU time of every script in
     /etc/update-motd.d (each is run once to time it, as a login would). WARN
-    when pam_motd runs scripts slower than --threshold on every login.
+    when pam_motd runs scripts slower than --threshold on every login. A host
+    whose /etc/pam.d/sshd cannot be read is UNKNOWN: nothing would say whether
+    its logins run the scripts.
     """
-    from .parse import parse_pam_motd
+    from ..core.errors import UsageError
 
+    if int(samples) < 1:
+        raise UsageError(f"--samples must be at least 1, not {samples}")
     targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
                            known_hosts=known_hosts, accept_new=accept_new, identity=identity,
                            connect_timeout=connect_timeout, timeout=timeout)
 
     async def work(target: Target):
         logins, login_cpu = await login_seconds(target, int(samples))
-        pam = parse_pam_motd((await target.run(["grep", "-n", "pam_motd", "/etc/pam.d/sshd"]
-                                               )).stdout)
+        try:
+            pam = await pam_motd_lines(target)
+        except PamUnreadable as exc:
+            return [Finding("login.cost.pam", Severity.UNKNOWN, target.name, "", str(exc),
+                            page=PAGE)]
         scripts = await motd_scripts(target)
         return [judge_login(target.name, scripts, pam, logins, float(threshold), login_cpu)]
 
@@ -203,12 +233,12 @@ def trim_motd(
     Before the first change it records every script's mode in
     /var/lib/breaking-point/motd-manifest on the host, so that
     `login.restore-motd` puts back exactly what was there. Running it again
-    changes nothing more. Dry run unless --apply.
+    changes nothing more, and says why. Dry run unless --apply.
     """
     import asyncio
 
     from ..core.changes import apply_plan
-    from .remedy import plan_trim
+    from .remedy import nothing_slow, plan_trim
 
     target = one_target_from("login.trim-motd", host=host, hosts=hosts, limit=limit,
                              container=container, known_hosts=known_hosts,
@@ -217,7 +247,10 @@ def trim_motd(
 
     async def run() -> int:
         async with target:
-            plan = await plan_trim(target, await motd_scripts(target), float(threshold))
+            scripts = await motd_scripts(target)
+            plan = await plan_trim(target, scripts, float(threshold))
+            if not plan.steps:
+                print(f"{target.name}: {nothing_slow(scripts, float(threshold))}")
             return await apply_plan(plan, apply)
 
     asyncio.run(run())

@@ -32,12 +32,34 @@ def _mode_is(name: str, mode: str):
     return verify
 
 
+def nothing_slow(scripts: list[MotdScript], threshold: float) -> str:
+    """Why a trim has nothing to do, naming what was looked at."""
+    runs = [s for s in scripts if s.executable]
+    if not scripts:
+        return f"no scripts in {MOTD_DIR}: nothing runs at login"
+    if not runs:
+        return (f"none of the {len(scripts)} files in {MOTD_DIR} is executable: "
+                "nothing runs at login")
+    slowest = max(s.real or 0 for s in runs)
+    return (f"none of the {len(runs)} executable scripts in {MOTD_DIR} took longer than "
+            f"{threshold:g}s (the slowest {slowest:.2f}s)")
+
+
 async def plan_trim(target: Target, scripts: list[MotdScript], threshold: float) -> Plan:
+    """Plan: record the modes (once), then chmod a-x every script slower than ``threshold``.
+
+    Every step's undo puts back exactly what it changed, the manifest's folder
+    included when the trim creates it, so that ``changes.undo`` leaves the host
+    as it was.
+    """
     plan = Plan("login.trim-motd", target)
     slow = [s for s in scripts if s.executable and (s.real or 0) > threshold]
     if not slow:
         return plan
     if await read_manifest(target) is None:
+        if not (await target.run(["test", "-d", MANIFEST_DIR])).ok:
+            plan.add(Step(f"create {MANIFEST_DIR} for the manifest",
+                          ["mkdir", "-p", MANIFEST_DIR], ["rmdir", MANIFEST_DIR]))
         lines = [f"{s.mode}\t{s.name}" for s in scripts]
         plan.add(Step(f"record the modes of {len(scripts)} update-motd.d scripts in {MANIFEST}",
                       ["sh", "-c", WRITE_MANIFEST, "sh", *lines], ["rm", "-f", MANIFEST]))
