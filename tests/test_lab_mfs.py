@@ -119,6 +119,21 @@ def test_path_outside_moosefs_is_one_line_unknown(mfs):
     assert proc.stderr.count("\n") == 1 and "/nonexistent" in proc.stderr
 
 
+@pytest.mark.parametrize(("task", "path", "reason"), [
+    ("mfs.audit", "/mnt/mfs/empty", "no file under /mnt/mfs/empty: nothing to check"),
+    ("mfs.repair", "/mnt/mfs/empty", "no file under /mnt/mfs/empty: nothing to check"),
+    ("mfs.audit", "/etc", "/etc is not on a MooseFS/LizardFS mount"),
+    ("mfs.repair", "/etc/hostname", "/etc/hostname is not on a MooseFS/LizardFS mount"),
+])
+def test_a_check_that_finds_nothing_to_look_at_is_unknown(mfs, task, path, reason):
+    facts, client, _ = mfs
+    client.exec_run(["mkdir", "-p", "/mnt/mfs/empty"])
+    proc = invoke(task, path, "--container", facts["client"])
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and reason in proc.stderr, proc.stderr
+    assert "OK" not in proc.stdout
+
+
 def test_an_experiment_runs_end_to_end_and_records_its_journal(lab, tmp_path):
     from runbooks.lab.experiments import run_experiment
 

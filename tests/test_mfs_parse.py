@@ -1,5 +1,6 @@
 """MooseFS/LizardFS tool output parsers, fed with output captured in the lab (tests/data/moosefs)
-and with samples built from LizardFS's format strings (tests/data/lizardfs, see FORMATS.md)."""
+and with samples built from LizardFS's format strings (tests/data/lizardfs, see FORMATS.md;
+the LizardFS captures are tested in test_mfs_lizardfs.py)."""
 
 import json
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_lizardfs_checkfile_and_fileinfo_samples():
 
 def test_lizardfs_admin_samples_make_a_cluster_view():
     view = parse.lizardfs_view(text("chunks-health.txt", LIZ),
-                               text("list-defective-files.txt", LIZ))
+                               text("list-defective-files.txt", LIZ), "")
     assert view.classes["missing"] == 2 and view.classes["endangered"] == 15
     assert [r["path"] for r in view.missing_files] == [
         "/projects/renders/frame_0042.exr", "/projects/damaged.bin"]

@@ -41,8 +41,8 @@ def _split_master(master: str | None) -> tuple[str, int | None] | None:
     help={
         **MFS_HELP,
         "cluster": "Ask the master instead of walking files: mfscli -SIC/-SMF/-SCS "
-        "(LizardFS: lizardfs-admin chunks-health/list-defective-files). Instant and "
-        "cluster-wide, but it lags the master's chunk and file loops.",
+        "(LizardFS: lizardfs-admin list-chunkservers/chunks-health/list-defective-files). "
+        "Instant and cluster-wide, but it lags the master's chunk and file loops.",
     },
     label="MFS",
 )
@@ -86,6 +86,7 @@ def audit(
 
     async def walk(target: Target):
         tools = await collect.detect_dialect(target, dialect)
+        await collect.find_mount(target, path)
         with progress_bars() as bars:
             data = await collect.collect_tree(target, tools, path, int(calls), bars)
         findings, counts = judge_tree(data, target.name)
@@ -151,8 +152,9 @@ def repair(
     exists), REPAIRED (an older WRONG VERSION copy is promoted) or ERASED (no
     copy left: the chunk becomes zeros). Refuses while any chunkserver is
     disconnected from the master, and refuses erasing unless --allow-erase,
-    which first copies the readable chunks aside. Dry run unless --apply;
-    exits 2 when it refuses.
+    which first copies the readable chunks aside. On LizardFS it runs the
+    correct-only `lizardfs filerepair -c` (never erases) first, and erases
+    only with --allow-erase. Dry run unless --apply; exits 2 when it refuses.
     """
     import asyncio
 

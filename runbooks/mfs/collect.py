@@ -31,13 +31,22 @@ class Dialect:
     getgoal: tuple[str, ...]
     filerepair: tuple[str, ...]
     probe: str  # an executable that only this dialect has
+    # A repair that promotes older versions but never erases (LizardFS: filerepair -c).
+    repair_correct_only: tuple[str, ...] | None = None
+    # Whether fileinfo lists stale (WRONG VERSION) copies; LizardFS lists valid ones only.
+    lists_stale_copies: bool = True
 
 
 MOOSEFS = Dialect("moosefs", ("mfscheckfile",), ("mfsfileinfo",), ("mfsgetgoal",),
                   ("mfsfilerepair",), "mfscheckfile")
 LIZARDFS = Dialect("lizardfs", ("lizardfs", "checkfile"), ("lizardfs", "fileinfo"),
-                   ("lizardfs", "getgoal"), ("lizardfs", "filerepair"), "lizardfs")
+                   ("lizardfs", "getgoal"), ("lizardfs", "filerepair"), "lizardfs",
+                   repair_correct_only=("lizardfs", "filerepair", "-c"),
+                   lists_stale_copies=False)
 DIALECTS = {d.name: d for d in (MOOSEFS, LIZARDFS)}
+# What the LizardFS cluster view asks the master, in this order. list-chunkservers
+# comes first: without it a disconnected chunkserver goes unnoticed.
+LIZARDFS_ADMIN = ("list-chunkservers", "chunks-health", "list-defective-files")
 
 
 async def detect_dialect(target: Target, wanted: str = "auto") -> Dialect:
@@ -49,7 +58,9 @@ async def detect_dialect(target: Target, wanted: str = "auto") -> Dialect:
             raise RunbookError(
                 f"unknown dialect {wanted!r}: choose auto, moosefs or lizardfs"
             ) from None
-    result = await target.run(["sh", "-c", "command -v mfscheckfile lizardfs; exit 0"])
+    # One name per `command -v`: dash's looks only at its first argument.
+    result = await target.run(["sh", "-c", "for t in mfscheckfile lizardfs; do command -v \"$t\"; "
+                                           "done; exit 0"])
     found = result.stdout.split()
     for dialect in (MOOSEFS, LIZARDFS):
         if any(path.endswith("/" + dialect.probe) for path in found):
@@ -59,12 +70,18 @@ async def detect_dialect(target: Target, wanted: str = "auto") -> Dialect:
 
 
 async def list_files(target: Target, root: str) -> list[str]:
-    """Every regular file under ``root`` (or ``root`` itself), NUL-separated so any name works."""
+    """Every regular file under ``root`` (or ``root`` itself), NUL-separated so any name works.
+
+    No file at all is an error: a check that looked at nothing must not say OK.
+    """
     start = root if not root.startswith("-") else "./" + root  # never read as a find option
     result = await target.run(["find", start, "-type", "f", "-print0"])
     if not result.ok and not result.stdout:
         raise TargetError(f"{target.name}: {root}: {result.first_error_line()}")
-    return [p for p in result.stdout.split("\0") if p]
+    files = [p for p in result.stdout.split("\0") if p]
+    if not files:
+        raise RunbookError(f"{target.name}: no file under {root}: nothing to check")
+    return files
 
 
 def batches(paths: Sequence[str]) -> list[list[str]]:
@@ -192,42 +209,55 @@ def needs_detail(check: object, goal: object) -> bool:
     return any(copies <= 1 and count for copies, count in check.copies.items())
 
 
+def cluster_commands(dialect: Dialect, master: str, port: int | None) -> list[list[str]]:
+    """The commands that make up the master's view: one ``mfscli``, or three ``lizardfs-admin``."""
+    if dialect is LIZARDFS:
+        where = [master, str(port or 9421)]
+        return [["lizardfs-admin", command, *where, "--porcelain"] for command in LIZARDFS_ADMIN]
+    argv = ["mfscli", "-H", master, "-n", "-p", "-SIC", "-SMF", "-SCS"]
+    if port:
+        argv[3:3] = ["-P", str(port)]
+    return [argv]
+
+
 async def cluster_view(
     target: Target, dialect: Dialect, master: str, port: int | None
 ) -> parse.ClusterView:
-    """The master's own view: one ``mfscli`` call, or two ``lizardfs-admin`` calls."""
-    try:
-        if dialect is LIZARDFS:
-            where = [master, str(port or 9421)]
-            answers = []
-            for command in ("chunks-health", "list-defective-files"):
-                result = await target.run(["lizardfs-admin", command, *where, "--porcelain"])
-                if not result.ok:
-                    raise TargetError(f"{target.name}: lizardfs-admin {command}: "
-                                      f"{result.first_error_line()}")
-                answers.append(result.stdout)
-            return parse.lizardfs_view(*answers)
-        argv = ["mfscli", "-H", master, "-n", "-p", "-SIC", "-SMF", "-SCS"]
-        if port:
-            argv[3:3] = ["-P", str(port)]
+    """The master's own view: chunk classes, files it knows lost, chunkservers and their state."""
+    answers = []
+    for argv in cluster_commands(dialect, master, port):
         result = await target.run(argv)
         if not result.ok:
-            raise TargetError(f"{target.name}: mfscli: {result.first_error_line()}")
-        return parse.parse_mfscli(result.stdout)
+            name = " ".join(argv[:2]) if argv[0] == "lizardfs-admin" else argv[0]
+            raise TargetError(f"{target.name}: {name}: {result.first_error_line()}")
+        answers.append(result.stdout)
+    try:
+        if dialect is LIZARDFS:
+            servers, health, defective = answers
+            return parse.lizardfs_view(health, defective, servers)
+        return parse.parse_mfscli(answers[0])
     except ParseError as exc:
         raise ParseError(f"{target.name}: {exc}") from None
 
 
+async def find_mount(target: Target, path: str, hint: str = "nothing to check") -> parse.MfsMount:
+    """The MooseFS/LizardFS mount holding ``path``; RunbookError (ending in ``hint``) if none."""
+    result = await target.run(["findmnt", "-n", "-r", "-o", "TARGET,FSTYPE,SOURCE", "-T", path])
+    if not result.ok or not result.stdout.strip():
+        reason = result.first_error_line() if result.stderr.strip() else "no such file or directory"
+        raise TargetError(f"{target.name}: {path}: {reason}")
+    try:
+        mount_point, fstype, source = parse.parse_findmnt(result.stdout)
+    except ParseError as exc:
+        raise ParseError(f"{target.name}: {exc}") from None
+    master = parse.master_from_mount(fstype, source)
+    if master is None:
+        raise RunbookError(f"{target.name}: {path} is not on a MooseFS/LizardFS mount "
+                           f"({mount_point} is {fstype} from {source}): {hint}")
+    return parse.MfsMount(mount_point, fstype, source, *master)
+
+
 async def master_of(target: Target, path: str) -> tuple[str, int | None]:
-    """The master a MooseFS mount at or above ``path`` talks to (``mfs#HOST:PORT``)."""
-    from ..mounts.parse import parse_mounts  # the mount table parser, reused
-
-    entries = parse_mounts(await target.read_file("/proc/mounts"))
-    candidates = [e for e in entries if e.device.startswith("mfs#")
-                  and (path == e.mount_point or path.startswith(e.mount_point.rstrip("/") + "/"))]
-    if not candidates:
-        raise RunbookError(f"{target.name}: {path} is not on a MooseFS mount; give --master")
-    address = max(candidates, key=lambda e: len(e.mount_point)).device[len("mfs#"):]
-    host, _, port = address.rpartition(":")
-    return (host, int(port)) if port.isdigit() else (address, None)
-
+    """The master that the MooseFS/LizardFS mount holding ``path`` talks to."""
+    mount = await find_mount(target, path, "give --master HOST:PORT")
+    return mount.master, mount.port

@@ -137,18 +137,24 @@ WHY = {
     "mfs.undergoal": "fewer copies than the goal: one more failure may leave a chunk with "
     "none; the master re-replicates on its chunk loop",
     "mfs.cluster": "the master's counts come from its chunk loop and missing-file list "
-    "from its file loop, so they lag reality by up to a loop period",
+    "from its file loop, so they lag reality by up to a loop period; an empty missing-file "
+    "list proves nothing: walk the files with mfs.audit PATH",
 }
 
 
 def judge_cluster(view: parse.ClusterView, target: str, master: str) -> list[Finding]:
     """Findings from the master's view: classes, missing files, disconnected servers."""
+    if not view.servers and not view.disconnected:
+        return [Finding("mfs.cluster", Severity.UNKNOWN, target, f"master {master}",
+                        "the master lists no chunkserver, connected or disconnected: "
+                        "nothing to judge copies by", page=f"{PAGE}#cluster")]
     findings: list[Finding] = []
     missing = view.classes.get("missing", 0)
     endangered = view.classes.get("endangered", 0)
     undergoal = view.classes.get("undergoal", 0)
     counts = {"missing": missing, "endangered": endangered, "undergoal": undergoal,
-              "servers": len(view.servers), "disconnected": len(view.disconnected)}
+              "servers": len(view.servers), "disconnected": len(view.disconnected),
+              "files_named": len(view.missing_files)}
     severity = (Severity.CRIT if missing or view.missing_files else
                 Severity.WARN if endangered or undergoal or view.disconnected
                 or view.undergoal_files else Severity.OK)

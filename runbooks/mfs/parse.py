@@ -335,9 +335,46 @@ def parse_lizardfs_health(text: str) -> dict[str, dict[str, int]]:
     return goals
 
 
-def lizardfs_view(health: str, defective: str) -> ClusterView:
+@dataclass
+class LizardChunkserver:
+    """One row of ``lizardfs-admin list-chunkservers HOST PORT --porcelain``."""
+
+    address: str
+    version: str  # "-" while the server is disconnected from the master
+    chunks: int
+    used: int
+    total: int
+    label: str
+
+    @property
+    def connected(self) -> bool:
+        return self.version != "-"
+
+
+def parse_lizardfs_chunkservers(text: str) -> list[LizardChunkserver]:
+    """``list-chunkservers --porcelain``: ``ADDR VERSION CHUNKS USED TOTAL TODEL*3 ERRORS LABEL``.
+
+    LizardFS prints a disconnected server as ``ADDR - 0 0 0 0 0 0 0 -``
+    (src/admin/list_chunkservers_command.cc): it is listed, not left out.
+    """
+    servers = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 10 or not all(f.isdigit() for f in fields[2:9]) or ":" not in fields[0]:
+            raise ParseError(f"list-chunkservers line {number}: unexpected {line.strip()!r}")
+        address, version, chunks, used, total = fields[:5]
+        servers.append(LizardChunkserver(address, version, int(chunks), int(used), int(total),
+                                         fields[9]))
+    return servers
+
+
+def lizardfs_view(health: str, defective: str, chunkservers: str) -> ClusterView:
     """A ClusterView from LizardFS's admin answers, so one judge serves both dialects."""
     view = ClusterView()
+    for server in parse_lizardfs_chunkservers(chunkservers):
+        (view.servers if server.connected else view.disconnected).append(server.address)
     for row in parse_lizardfs_health(health).values():
         view.classes["missing"] = view.classes.get("missing", 0) + row["lost"]
         view.classes["endangered"] = view.classes.get("endangered", 0) + row["endangered"]
@@ -348,6 +385,57 @@ def lizardfs_view(health: str, defective: str) -> ClusterView:
         elif flags & 2:
             view.undergoal_files.append(path)
     return view
+
+
+@dataclass(frozen=True)
+class MfsMount:
+    """The MooseFS/LizardFS mount that holds a path, and the master it talks to."""
+
+    mount_point: str
+    fstype: str
+    source: str
+    master: str
+    port: int | None
+
+
+def master_from_mount(fstype: str, source: str) -> tuple[str, int | None] | None:
+    """The master of a mount table entry, or None when it is not MooseFS/LizardFS.
+
+    MooseFS 3 mounts show type ``fuse`` with source ``mfs#HOST:PORT``; LizardFS
+    3.13's mfsmount shows type ``fuse.mfs`` with source ``HOST:PORT``.
+    """
+    if source.startswith("mfs#") and (fstype == "fuse" or fstype.startswith("fuse.")):
+        address = source[len("mfs#"):]
+    elif fstype == "fuse.mfs":
+        address = source
+    else:
+        return None
+    host, sep, port = address.rpartition(":")
+    if sep and host and port.isdigit():
+        return host, int(port)
+    return (address, None) if address else None
+
+
+_FINDMNT_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
+
+
+def _unescape_findmnt(field: str) -> str:
+    raw = field.encode("utf-8", "surrogateescape")
+    return _FINDMNT_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw).decode(
+        "utf-8", "replace")
+
+
+def parse_findmnt(text: str) -> tuple[str, str, str]:
+    """``findmnt -n -r -o TARGET,FSTYPE,SOURCE -T PATH``: (mount point, type, source).
+
+    Raw output escapes blanks and backslashes as ``\\xHH``, so each field is one word.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    fields = lines[0].split(" ") if len(lines) == 1 else []
+    if len(fields) != 3:
+        raise ParseError(f"findmnt: unexpected output {text.strip()[:200]!r}")
+    target, fstype, source = (_unescape_findmnt(f) for f in fields)
+    return target, fstype, source
 
 
 _REPAIR_LINE = re.compile(r"^\s+chunks (?P<what>not changed|erased|repaired)\s*:\s+(?P<n>\d+)\s*$")

@@ -13,6 +13,12 @@ absent, so repairing during an outage erases data that would have come back.
 Hence the guards: refuse while any chunkserver is disconnected; refuse any
 erase unless explicitly allowed, and then copy the readable chunks aside
 first (a copy, not a snapshot: a snapshot shares the chunks being erased).
+
+LizardFS's ``fileinfo`` lists valid copies only, so a chunk it shows with no
+copy may still have an older version somewhere: erase or promote cannot be
+told apart beforehand. Its ``filerepair -c`` (correct-only) promotes such a
+version and never erases, so on LizardFS that runs first and an erasing
+repair needs --allow-erase as well.
 """
 
 from __future__ import annotations
@@ -38,8 +44,13 @@ class ChunkAction:
         return f"chunk {self.index} ({self.chunk_id or 'empty'}): {verb} - {self.detail}"
 
 
-def chunk_actions(chunks: list[Chunk]) -> list[ChunkAction]:
-    """Predict mfsfilerepair's verdict per chunk from ``mfsfileinfo`` data."""
+def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True) -> list[ChunkAction]:
+    """Predict mfsfilerepair's verdict per chunk from ``mfsfileinfo`` data.
+
+    ``lists_stale_copies`` is False for LizardFS, whose fileinfo hides WRONG
+    VERSION copies: a chunk without a listed copy is then planned as the worst
+    case (erase), and the detail says that an older version would be promoted.
+    """
     actions = []
     for chunk in chunks:
         if chunk.empty:
@@ -56,6 +67,12 @@ def chunk_actions(chunks: list[Chunk]) -> list[ChunkAction]:
                 chunk.index, chunk.hex_id, "promote",
                 f"no valid copy; an older version on {servers} would become current "
                 "(writes after it are lost)"))
+        elif not lists_stale_copies:
+            actions.append(ChunkAction(
+                chunk.index, chunk.hex_id, "erase",
+                "no valid copy listed: an older version, if a chunkserver holds one, would "
+                "be promoted (filerepair -c does only that); otherwise the chunk would be "
+                "deleted and read as zeros"))
         else:
             why = (f"only INVALID copies ({len(invalid)})" if invalid else "no copy at all")
             actions.append(ChunkAction(
@@ -79,8 +96,16 @@ class FilePlan:
         return any(a.action != "unchanged" for a in self.actions)
 
 
-def refusals(plans: list[FilePlan], disconnected: list[str], allow_erase: bool) -> list[str]:
-    """Why repair must not run now; empty when it may."""
+def refusals(
+    plans: list[FilePlan], disconnected: list[str], allow_erase: bool,
+    correct_only: bool = False,
+) -> list[str]:
+    """Why repair must not run now; empty when it may.
+
+    ``correct_only``: a repair mode that never erases is available (LizardFS's
+    ``filerepair -c``) and is what runs without --allow-erase, so chunks that
+    would be erased are no reason to refuse; disconnected servers still are.
+    """
     reasons = []
     if disconnected:
         reasons.append(
@@ -89,7 +114,7 @@ def refusals(plans: list[FilePlan], disconnected: list[str], allow_erase: bool) 
             "erase or roll back chunks that come back with them. Bring them back first."
         )
     erasing = [p for p in plans if p.erases]
-    if erasing and not allow_erase:
+    if erasing and not allow_erase and not correct_only:
         chunks = sum(len(p.erases) for p in erasing)
         reasons.append(
             f"{chunks} chunk(s) in {len(erasing)} file(s) have no valid copy and no older "

@@ -1,0 +1,133 @@
+"""LizardFS: parse, judge and repair decisions fed with output captured from a LizardFS 3.13
+cluster with three of four chunkservers stopped (tests/data/lizardfs/captured-*, FORMATS.md)."""
+
+from pathlib import Path
+
+import pytest
+
+from runbooks.core.errors import ParseError
+from runbooks.core.findings import Severity
+from runbooks.mfs import collect, parse
+from runbooks.mfs.judge import judge_cluster
+from runbooks.mfs.repair import FilePlan, chunk_actions, refusals
+from runbooks.mounts.parse import parse_mounts
+
+LIZ = Path(__file__).parent / "data" / "lizardfs"
+
+
+def captured(name: str) -> str:
+    return (LIZ / f"captured-{name}.txt").read_text()
+
+
+def captured_view() -> parse.ClusterView:
+    return parse.lizardfs_view(captured("chunks-health"), captured("list-defective-files"),
+                               captured("list-chunkservers"))
+
+
+def captured_plans() -> list[FilePlan]:
+    infos = {
+        **parse.parse_fileinfo(captured("fileinfo-f17"), ["f17"]),
+        **parse.parse_fileinfo(captured("fileinfo-big-file"), ["big file"]),
+    }
+    return [FilePlan(name, chunk_actions(chunks, collect.LIZARDFS.lists_stale_copies))
+            for name, chunks in infos.items()]
+
+
+def test_list_chunkservers_shows_a_disconnected_server_with_a_dash_version():
+    servers = parse.parse_lizardfs_chunkservers(captured("list-chunkservers"))
+    assert [(s.address, s.connected) for s in servers] == [
+        ("172.28.0.6:9422", False), ("172.28.0.5:9422", False), ("172.28.0.4:9422", False),
+        ("172.28.0.3:9422", True)]
+    up = servers[-1]
+    assert (up.version, up.chunks, up.used, up.total, up.label) == (
+        "3.13.0", 16, 42817101824, 108944293888, "L1")
+
+
+@pytest.mark.parametrize("line", [
+    "172.28.0.3:9422 3.13.0 16 42817101824 108944293888 0 0 0 L1",  # a field short
+    "172.28.0.3:9422 3.13.0 lots 42817101824 108944293888 0 0 0 0 L1",
+    "Server 172.28.0.6:9422: disconnected",  # the human-readable form, not --porcelain
+])
+def test_list_chunkservers_of_another_shape_is_a_parse_error(line):
+    with pytest.raises(ParseError, match="list-chunkservers line 1"):
+        parse.parse_lizardfs_chunkservers(line + "\n")
+
+
+def test_cluster_view_counts_one_connected_and_three_disconnected():
+    view = captured_view()
+    assert view.servers == ["172.28.0.3:9422"]
+    assert view.disconnected == ["172.28.0.6:9422", "172.28.0.5:9422", "172.28.0.4:9422"]
+    assert view.classes == {"missing": 5, "endangered": 16}
+    assert view.missing_files == []  # list-defective-files printed nothing
+
+
+def test_judge_cluster_on_the_capture_names_the_disconnected_servers():
+    findings = judge_cluster(captured_view(), "client", "mfsmaster:9421")
+    cluster = findings[0]
+    assert cluster.severity is Severity.CRIT
+    assert "5 chunks missing, 16 endangered" in cluster.message
+    assert "1 chunkserver connected, 3 disconnected" in cluster.message
+    assert cluster.data["servers"] == 1 and cluster.data["disconnected"] == 3
+    # The master's damaged-file list was empty while chunks were lost: it proves nothing.
+    assert cluster.data["files_named"] == 0 and "proves nothing" in cluster.why
+    assert sorted(f.subject for f in findings if f.check == "mfs.disconnected") == [
+        "chunkserver 172.28.0.4:9422", "chunkserver 172.28.0.5:9422",
+        "chunkserver 172.28.0.6:9422"]
+
+
+def test_the_lizardfs_cluster_view_asks_for_the_chunkserver_list():
+    commands = collect.cluster_commands(collect.LIZARDFS, "mfsmaster", 9421)
+    assert ["lizardfs-admin", "list-chunkservers", "mfsmaster", "9421", "--porcelain"] in commands
+    assert [c[1] for c in commands] == ["list-chunkservers", "chunks-health",
+                                        "list-defective-files"]
+    assert collect.cluster_commands(collect.LIZARDFS, "mfsmaster", None)[0][3] == "9421"
+
+
+def test_repair_refuses_on_the_capture_even_with_allow_erase():
+    plans = captured_plans()
+    assert [(p.path, [a.action for a in p.actions]) for p in plans] == [
+        ("f17", ["erase"]), ("big file", ["unchanged", "erase"])]
+    reasons = refusals(plans, captured_view().disconnected, allow_erase=True, correct_only=True)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("3 chunkserver(s) disconnected from the master (172.28.0.6:9422")
+
+
+def test_lizardfs_plan_says_an_older_version_may_be_promoted():
+    (action,) = captured_plans()[0].actions
+    assert "no valid copy listed" in action.detail and "filerepair -c" in action.detail
+
+
+def test_captured_checkfile_and_fileinfo():
+    checks = parse.parse_checkfile(captured("checkfile"), [f"f{n}" for n in range(1, 7)])
+    assert checks["f4"].copies == {0: 1}
+    assert all(checks[f"f{n}"].copies == {1: 1} for n in (1, 2, 3, 5, 6))
+    big = parse.parse_checkfile(captured("checkfile-big-file"), ["big file"])["big file"]
+    assert big.copies == {0: 1, 1: 1}
+    chunks = parse.parse_fileinfo(captured("fileinfo-big-file"), ["big file"])["big file"]
+    assert [c.server for c in chunks[0].copies] == ["172.28.0.3:9422:L1"]
+    assert chunks[1].valid_copies == 0 and chunks[1].notes == ["no valid copies !!!"]
+
+
+def test_captured_mount_line_is_a_lizardfs_mount_with_its_master():
+    (entry,) = parse_mounts(captured("proc-mounts"))
+    assert (entry.fstype, entry.device) == ("fuse.mfs", "mfsmaster:9421")
+    assert parse.master_from_mount(entry.fstype, entry.device) == ("mfsmaster", 9421)
+
+
+@pytest.mark.parametrize(("fstype", "source", "master"), [
+    ("fuse", "mfs#mfsmaster:9421", ("mfsmaster", 9421)),  # MooseFS 3
+    ("fuse.mfs", "10.0.0.5:9521", ("10.0.0.5", 9521)),
+    ("fuse.mfs", "mfsmaster", ("mfsmaster", None)),
+    ("ext4", "/dev/sda1", None),
+    ("fuse.sshfs", "backup@nas:/srv", None),
+    ("fuse", "sshfs#nas:/srv", None),
+])
+def test_which_mounts_are_moosefs_or_lizardfs(fstype, source, master):
+    assert parse.master_from_mount(fstype, source) == master
+
+
+def test_findmnt_raw_output_is_unescaped():
+    assert parse.parse_findmnt("/mnt/my\\x20lfs fuse.mfs mfsmaster:9421\n") == (
+        "/mnt/my lfs", "fuse.mfs", "mfsmaster:9421")
+    with pytest.raises(ParseError, match="findmnt"):
+        parse.parse_findmnt("/mnt/lfs fuse.mfs\n")
