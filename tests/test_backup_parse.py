@@ -17,6 +17,7 @@ from runbooks.backup.parse import (
     ROW_START,
     parse_bacula_session,
     parse_bareos_api,
+    parse_fatal_lines,
     parse_sql_rows,
 )
 from runbooks.core.errors import ParseError, TargetError
@@ -154,3 +155,52 @@ def test_every_status_the_issue_names_is_decoded(code):
     meaning, kind = JOB_STATUS[code]
     assert meaning and kind in {"ok", "warning", "error", "canceled", "running", "waiting",
                                 "media"}
+
+
+# No false green. These sessions are real: the lab director with a named Console
+# whose JobACL and ClientACL name a job and a client that do not exist, before and
+# after one job ran (the raw `.sql` catalog query is not filtered by the ACLs).
+def test_a_director_that_shows_no_job_and_no_client_is_unknown():
+    state = collect.interpret("dir", sample("bacula/session-acl-hides-all.txt"), 30)
+    assert (state.definitions, state.clients, state.runs) == ([], [], [])
+    (finding,) = judge_state("dir", state, Thresholds())
+    assert finding.severity is Severity.UNKNOWN and finding.subject == ""
+    assert finding.message == ("the director shows this console no backup job and no client "
+                               "(its JobACL and ClientACL may hide them): nothing to judge")
+
+
+def test_catalog_history_is_judged_but_hidden_definitions_stay_unknown():
+    state = collect.interpret("dir", sample("bacula/session-acl-hides-all-after-a-run.txt"), 30)
+    findings = judge_state("dir", state, Thresholds())
+    assert [(f.severity, f.subject) for f in findings] == [
+        (Severity.UNKNOWN, ""), (Severity.OK, "backup-fd1 on fd1-fd")]
+    assert findings[0].message.endswith(": only the catalog's history was judged")
+
+
+def test_a_director_that_hides_only_its_clients_is_unknown():
+    # A second named Console: JobACL = *all*, ClientACL = a client that does not exist.
+    state = collect.interpret("dir", sample("bacula/session-acl-hides-clients.txt"), 30)
+    assert state.definitions and state.clients == []
+    findings = judge_state("dir", state, Thresholds())
+    assert [f.message for f in findings if f.severity is Severity.UNKNOWN] == [
+        "the director shows this console no client (its ClientACL may hide them): clients "
+        "that were never backed up cannot be found"]
+    assert by_subject(findings)["backup-fd1 on fd1-fd"].severity is Severity.OK
+
+
+def test_a_director_with_jobs_and_clients_adds_no_scope_finding():
+    state = collect.interpret("dir", sample("bacula/session-failures.txt"), 30)
+    assert not [f for f in judge_state("dir", state, Thresholds()) if f.check.endswith(".scope")]
+
+
+def test_the_cause_wins_over_the_lost_connection_it_caused():
+    # The two fatal errors of a job that filled the volume, as captured, and in the
+    # other order, which a docs run of the lab also saw: SD and FD log concurrently.
+    sd, fd = sample("bacula/session-running.txt").splitlines()[15:17]
+    assert "Out of freespace" in sd and "Network send error" in fd
+    cause = parse_fatal_lines(f"{sd}\n{fd}\n\\\tBPEOR")[4]
+    swapped = parse_fatal_lines(fd.replace("\\\tBPEOR\t", "") + "\n\\\tBPEOR\t" + sd
+                                + "\n\\\tBPEOR")
+    assert cause == swapped[4] and cause.startswith("[SF0209] Out of freespace")
+    only_fd = parse_fatal_lines(fd.replace("\\\tBPEOR\t", "") + "\n\\\tBPEOR")
+    assert only_fd[4] == "Network send error to SD. ERR=Connection reset by peer"

@@ -87,8 +87,8 @@ def test_unparsable_mounts_file_names_the_line(tmp_path):
 def test_unreachable_host_is_unknown_within_the_connect_timeout():
     start = time.monotonic()
     proc = run("mounts.audit", "--host", f"127.0.0.1:{closed_port()}", "--connect-timeout", "2",
-               "--format", "nagios")
-    assert time.monotonic() - start < 10
+               "--format", "nagios", timeout=120)
+    assert time.monotonic() - start < 60  # honoured, with a margin for a loaded machine
     assert proc.returncode == 3
     assert proc.stdout.startswith("MOUNTS UNKNOWN - ")
     assert_one_line_error(proc, "127.0.0.1", "Connection refused")
@@ -101,11 +101,12 @@ def test_silent_host_is_unknown_within_the_connect_timeout():
         server.listen(4)
         start = time.monotonic()
         proc = run("mounts.audit", "--host", f"127.0.0.1:{server.getsockname()[1]}",
-                   "--connect-timeout", "2", "--format", "nagios")
+                   "--connect-timeout", "2", "--format", "nagios", timeout=120)
         took = time.monotonic() - start
     assert proc.returncode == 3
-    # 3 tries of 2 s with 0.5 s + 1 s backoff, plus start-up: not asyncssh's 2-minute default
-    assert took < 3 * 2 + 1.5 + 4
+    # 3 tries of 2 s with 0.5 s + 1 s backoff, not asyncssh's 2-minute default; the
+    # margin holds on a loaded machine (this asserts the time-out, not a speed)
+    assert took < 60
     assert_one_line_error(proc, "127.0.0.1")
 
 
@@ -142,12 +143,58 @@ def test_fix_refuses_a_path_that_is_not_a_mount_point():
     assert_one_line_error(proc, "'/no/such/mount' is not a mount point")
 
 
+def _local_mount(fstypes):
+    """The first mount point of this host whose type is one of ``fstypes``."""
+    for line in Path("/proc/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields[2] in fstypes and "\\" not in fields[1]:
+            return fields[1]
+    pytest.skip(f"this host has no {'/'.join(sorted(fstypes))} mount")
+
+
 def test_fix_without_apply_changes_nothing_on_a_clean_host(tmp_path):
     env = dict(os.environ, BP_STATE_DIR=str(tmp_path))
-    proc = subprocess.run([*INVOKE, "mounts.fix", "/"], cwd=REPO, capture_output=True,
-                          text=True, env=env, check=False)
+    proc = subprocess.run([*INVOKE, "mounts.fix", _local_mount({"ext3", "ext4", "xfs"})],
+                          cwd=REPO, capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "changes.jsonl").exists()
+
+
+def test_fix_refuses_a_filesystem_its_rules_do_not_cover():
+    proc = run("mounts.fix", "/proc")
+    assert proc.returncode == 3
+    assert_one_line_error(proc, "'/proc' is proc: mounts.fix only judges and changes ext3")
+
+
+# No false green: a selection that matches nothing is UNKNOWN, naming what matched nothing.
+def test_a_mount_point_with_nothing_mounted_is_unknown_on_this_host():
+    proc = run("mounts.audit", "--mount-point", "/srv/no-such-nas", "--format", "nagios")
+    assert proc.returncode == 3, proc.stdout
+    assert proc.stdout.splitlines() == [
+        "MOUNTS UNKNOWN - no mount at /srv/no-such-nas | targets=1 unreachable=0 mounts=0",
+        "[UNKNOWN] localhost: no mount at /srv/no-such-nas",
+    ]
+
+
+def test_an_empty_mounts_file_is_unknown(tmp_path):
+    empty = tmp_path / "mounts"
+    empty.write_text("")
+    proc = run("mounts.audit", "--mounts-file", str(empty), "--format", "nagios")
+    assert proc.returncode == 3
+    assert proc.stdout.startswith(f"MOUNTS UNKNOWN - no mounts listed in {empty} |")
+    assert "Traceback" not in proc.stderr
+
+
+def test_one_unmatched_mount_point_spoils_an_otherwise_clean_audit(tmp_path):
+    saved = tmp_path / "mounts"
+    saved.write_text("/dev/a /srv/nas ext4 rw,relatime,errors=remount-ro 0 1\n"
+                     "tmpfs /run tmpfs rw 0 0\n")
+    proc = run("mounts.audit", "--mounts-file", str(saved), "--mount-point", "/srv/nas",
+               "--mount-point", "/srv/backup", "--mount-point", "/run")
+    assert proc.returncode == 3
+    assert "no mount at /srv/backup in " in proc.stdout
+    assert "nothing to judge at /run: tmpfs" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "Mount options: 2 UNKNOWN (1 mount checked)"
 
 
 def test_undo_of_unknown_change_is_one_line(tmp_path):

@@ -69,6 +69,22 @@ def test_clean_mounts_exit_zero(nas):
     assert proc.stdout.startswith("MOUNTS OK - ")
 
 
+def test_an_unmounted_volume_is_unknown_not_ok(nas):
+    # No false green: the NAS volume did not come up, its mount point is an empty folder.
+    name, container = nas
+    exec_ok(container, "umount", "/srv/nas")
+    proc = invoke("mounts.audit", "--container", name, "--mount-point", "/srv/nas",
+                  "--format", "nagios")
+    assert proc.returncode == 3, proc.stdout
+    assert proc.stdout.splitlines() == [
+        "MOUNTS UNKNOWN - no mount at /srv/nas | targets=1 unreachable=0 mounts=0",
+        f"[UNKNOWN] {name}: no mount at /srv/nas",
+    ]
+    fix = invoke("mounts.fix", "/srv/nas", "--container", name)
+    assert fix.returncode == 3
+    assert fix.stderr.strip() == "error: '/srv/nas' is not a mount point"
+
+
 def test_missing_container_is_unknown_with_one_line():
     proc = invoke("mounts.audit", "--container", "bp-no-such-container", "--format", "nagios")
     assert proc.returncode == 3

@@ -103,8 +103,11 @@ def test_reinstall_leaves_services_on_the_deleted_library_until_restarted(tls_ho
     assert nagios.stdout.startswith(f"PATCHING CRITICAL - {LIBSSL}: deleted but still mapped by "
                                     f"openssl (pid {tls_pid}); package libssl3;")
     assert "libcrypto" not in nagios.stdout.splitlines()[0]
+    # No false green: a --library that names nothing any process maps is UNKNOWN.
     filtered, _ = stale(name, "--format", "nagios", "--library", "libfoo")
-    assert filtered.returncode == 0 and "Stale libraries: OK" in filtered.stdout
+    assert filtered.returncode == 3, filtered.stdout
+    assert filtered.stdout.startswith("PATCHING UNKNOWN - no process maps a library matching "
+                                      "libfoo (")
 
     ssh = invoke("patching.stale-libs", "--host", facts["ssh"], "--known-hosts",
                  facts["known_hosts"], "--identity", facts["identity"], "--format", "json")
@@ -120,6 +123,11 @@ def test_reinstall_leaves_services_on_the_deleted_library_until_restarted(tls_ho
     after, _ = stale(name, "--format", "nagios")
     assert after.returncode == 0, after.stdout
     assert after.stdout.startswith("PATCHING OK - Stale libraries: OK |")
+    # libssl is mapped again, in its new copy: nothing stale, and the filter matched.
+    after_ssl, doc = stale(name, "--format", "json", "--library", "libssl")
+    assert after_ssl.returncode == 0, after_ssl.stdout
+    assert doc["findings"][-1]["message"].startswith(
+        "no process maps a deleted library matching libssl (")
 
 
 def test_hostile_process_names_and_paths_are_reported_as_text(lab, tls_host):

@@ -1,12 +1,13 @@
 """The mount-option rules: what is flagged, how badly, and what is left alone."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from runbooks.core.errors import UsageError
 from runbooks.core.findings import Severity
-from runbooks.mounts.judge import judge_mounts, parse_accepts
+from runbooks.mounts.judge import judge_mounts, judge_selection, parse_accepts
 from runbooks.mounts.parse import parse_mounts
 
 
@@ -101,3 +102,43 @@ def test_accept_takes_globs():
         (Severity.OK, "errors=continue (accepted risk)"),
         (Severity.WARN, "errors=continue"),
     ]
+
+
+# No false green: what the audit was asked to judge and did not find is UNKNOWN.
+LAB_TABLE = parse_mounts((Path(__file__).parent / "data" / "proc-mounts-nas-lab.txt").read_text())
+
+
+def unknowns(entries, patterns, source="/proc/mounts"):
+    findings = judge_selection(entries, patterns, "t", source)
+    assert all(f.severity is Severity.UNKNOWN and f.subject == "" for f in findings)
+    return [f.message for f in findings]
+
+
+@pytest.mark.parametrize("patterns", [[], ["/srv/nas"], ["/srv/*"], ["/srv/nas", "/srv/clean"]])
+def test_a_selection_with_journaled_mounts_adds_nothing(patterns):
+    assert unknowns(LAB_TABLE, patterns) == []
+
+
+def test_a_mount_point_that_is_not_mounted_is_unknown_and_named():
+    assert unknowns(LAB_TABLE, ["/srv/nas", "/srv/archive"]) == ["no mount at /srv/archive"]
+    assert unknowns(LAB_TABLE, ["/backup/*"]) == ["no mount matches /backup/*"]
+
+
+def test_a_saved_table_is_named_where_it_lacks_the_mount():
+    assert unknowns(LAB_TABLE, ["/srv/archive"], "bundle/mounts") == [
+        "no mount at /srv/archive in bundle/mounts"]
+
+
+def test_a_selection_of_filesystems_the_rules_do_not_cover_is_unknown():
+    assert unknowns(LAB_TABLE, ["/proc"]) == [
+        "nothing to judge at /proc: proc (mounts.audit judges ext3, ext4 and XFS)"]
+    assert unknowns(LAB_TABLE, ["/dev*"]) == [
+        "nothing to judge at /dev*: devpts, mqueue, tmpfs (mounts.audit judges ext3, ext4 "
+        "and XFS)"]
+
+
+def test_an_empty_table_or_one_without_journaled_mounts_is_unknown():
+    assert unknowns([], [], "empty.txt") == ["no mounts listed in empty.txt"]
+    virtual = [e for e in LAB_TABLE if e.fstype not in ("ext4", "xfs")]
+    assert unknowns(virtual, []) == [
+        f"no ext3, ext4 or XFS mount among the {len(virtual)} mounts"]

@@ -3,7 +3,9 @@
 The scans in tests/data/patching/ were printed by the runbook's own collectors
 (STALE_SCAN, OPENSSL_SCAN, dpkg -S) in a `patching` lab container: before and
 after `dpkg -i` of the libssl3 package, with hostile process names, and as an
-unprivileged user.
+unprivileged user. The *-no-openssl scans ran in a plain debian:bookworm container
+(no OpenSSL installed), the *-empty-proc scans in a container with a tmpfs mounted
+over /proc (a chroot without /proc looks the same).
 """
 
 from pathlib import Path
@@ -48,6 +50,7 @@ def owners():
 def test_scan_before_the_upgrade_finds_nothing():
     before = scan("stale-scan-before-upgrade.txt")
     assert (before.processes, before.denied, before.stale) == (5, 0, {})
+    assert {"libc.so.6", "libssl.so.3", "libcrypto.so.3"} <= before.mapped
     (finding,) = judge_stale("lab", before, {})
     assert finding.severity is Severity.OK
     assert finding.message == "no process maps a deleted library (5 processes read)"
@@ -58,10 +61,11 @@ def test_scan_after_the_upgrade_names_sshd_and_the_tls_service():
     found = {p.pid: (p.name, p.exe, p.libraries, p.same_root, p.unit)
              for p in after.with_libraries}
     assert found == {
-        173: ("sshd", "/usr/sbin/sshd", [LIBCRYPTO], True, None),
-        182: ("openssl", "/usr/bin/openssl", [LIBCRYPTO, LIBSSL], True, None),
+        115: ("sshd", "/usr/sbin/sshd", [LIBCRYPTO], True, None),
+        106: ("openssl", "/usr/bin/openssl", [LIBCRYPTO, LIBSSL], True, None),
     }
-    assert after.stale[173].mappings[0].inode == 1820108
+    assert after.stale[115].mappings[0].inode == 1753992
+    assert "libssl.so.3" in after.mapped  # the name is listed, deleted or not
 
 
 def test_judge_groups_by_library_with_package_and_restart_hint():
@@ -69,20 +73,54 @@ def test_judge_groups_by_library_with_package_and_restart_hint():
     problems = [(f.subject, f.severity, f.data["package"]) for f in findings if f.subject]
     assert problems == [(LIBCRYPTO, Severity.CRIT, "libssl3"), (LIBSSL, Severity.CRIT, "libssl3")]
     assert findings[0].message == (
-        "deleted but still mapped by sshd (pid 173), openssl (pid 182); package libssl3; "
+        "deleted but still mapped by openssl (pid 106), sshd (pid 115); package libssl3; "
         "mitigate: restart these processes (or the services that run them)")
-    assert findings[-1].message == "2 processes of 6 map deleted libraries"
-    assert findings[-1].data["stale_processes"] == [173, 182]
+    assert findings[-1].message == "2 processes of 5 map deleted libraries"
+    assert findings[-1].data["stale_processes"] == [106, 115]
 
 
-def test_library_filter_and_critical_names():
+def test_library_filter():
     after = scan("stale-scan-after-upgrade.txt")
     only_ssl = judge_stale("lab", after, owners(), libraries=["libssl"])
     assert [f.subject for f in only_ssl if f.subject] == [LIBSSL]
-    assert only_ssl[-1].data["stale_processes"] == [182]
-    none = judge_stale("lab", after, owners(), libraries=["libfoo"])
-    assert [f.severity for f in none] == [Severity.OK]
-    assert none[0].message == "no process maps a deleted library matching libfoo (6 processes read)"
+    assert only_ssl[-1].data["stale_processes"] == [106]
+
+
+def test_a_library_that_is_mapped_but_not_stale_is_ok():
+    # OK on purpose: 5 processes were read and libssl is mapped, in its new copy.
+    (finding,) = judge_stale("lab", scan("stale-scan-before-upgrade.txt"), owners(),
+                             libraries=["libssl"])
+    assert finding.severity is Severity.OK
+    assert finding.message == "no process maps a deleted library matching libssl (5 processes read)"
+
+
+def test_a_library_filter_that_matches_nothing_mapped_is_unknown():
+    after = scan("stale-scan-after-upgrade.txt")
+    (none,) = judge_stale("lab", after, owners(), libraries=["libfoo"])
+    assert none.severity is Severity.UNKNOWN
+    assert none.message == "no process maps a library matching libfoo (5 processes read)"
+    # One unmatched name among found ones: the findings stay, the verdict says what is missing.
+    mixed = judge_stale("lab", after, owners(), libraries=["libssl", "libfoo"])
+    assert [(f.subject, f.severity) for f in mixed] == [
+        (LIBSSL, Severity.CRIT), ("", Severity.UNKNOWN)]
+    assert mixed[-1].message == "no process maps a library matching libfoo (5 processes read)"
+    # A Debian container without OpenSSL: nothing maps libssl, so nothing can be stale in it.
+    (bare,) = judge_stale("bare", scan("stale-scan-no-openssl.txt"), {}, libraries=["libssl"])
+    assert bare.severity is Severity.UNKNOWN
+    assert bare.message == "no process maps a library matching libssl (1 process read)"
+
+
+def test_a_scan_of_an_empty_proc_is_unknown():
+    # Captured with a tmpfs over /proc (what a chroot without /proc mounted looks like).
+    empty = scan("stale-scan-empty-proc.txt")
+    assert (empty.processes, empty.denied, empty.mapped) == (0, 0, frozenset())
+    (finding,) = judge_stale("chroot", empty, {})
+    assert finding.severity is Severity.UNKNOWN
+    assert finding.message == "read no process: /proc lists none (is it mounted here?)"
+
+
+def test_critical_names_can_be_emptied():
+    after = scan("stale-scan-after-upgrade.txt")
     warn = judge_stale("lab", after, owners(), critical=[])
     assert {f.severity for f in warn if f.subject} == {Severity.WARN}
 
@@ -95,27 +133,29 @@ def test_without_dpkg_the_package_is_left_out():
 def test_hostile_names_stay_data_and_memory_files_are_not_libraries():
     hostile = scan("stale-scan-hostile.txt")
     by_pid = {p.pid: p for p in hostile.with_libraries}
-    assert by_pid[336].name == "$(touch /tmp/p)"
-    assert by_pid[336].exe == "/tmp/py $(echo INJECTED) `id` 'q\"\\012nl"
-    assert by_pid[342].name == "a\\nb\\\\c\td"  # the kernel escaped \n and \\, not the tab
-    assert by_pid[336].libraries == [EVIL, LIBCRYPTO, LIBSSL]
-    memory = [m.path for m in by_pid[336].mappings if not is_replaced_library(m.path)]
+    assert by_pid[348].name == "$(touch /tmp/p)"
+    assert by_pid[348].exe == "/tmp/py $(echo INJECTED) `id` 'q\"\\012nl"
+    assert by_pid[355].name == "a\\nb\\\\c\td"  # the kernel escaped \n and \\, not the tab
+    assert by_pid[348].libraries == [EVIL, LIBCRYPTO, LIBSSL]
+    memory = [m.path for m in by_pid[348].mappings if not is_replaced_library(m.path)]
     assert memory == ["/dev/shm/libshm.so", "/memfd:libfake.so"]
     findings = judge_stale("lab", hostile, owners())
     evil = next(f for f in findings if f.subject == EVIL)
     assert evil.severity is Severity.WARN
     assert evil.message.startswith(
-        "deleted but still mapped by $(touch /tmp/p) (pid 336), a\\nb\\\\c\\011d (pid 342); "
+        "deleted but still mapped by $(touch /tmp/p) (pid 348), a\\nb\\\\c\\011d (pid 355); "
         "not installed by a package;")
     assert all("\t" not in f.message and "\n" not in f.message for f in findings)
 
 
 def test_unreadable_maps_are_unknown_not_ok():
     not_root = scan("stale-scan-not-root.txt")
-    assert (not_root.processes, not_root.denied) == (7, 6)
-    (finding,) = judge_stale("lab", not_root, {})
+    assert (not_root.processes, not_root.denied) == (5, 4)
+    (finding,) = judge_stale("lab", not_root, {}, libraries=["libfoo"])
     assert finding.severity is Severity.UNKNOWN
-    assert "6 of 7 processes" in finding.message
+    # Unreadable maps say nothing about the filter: it is not called unmatched.
+    assert finding.message.startswith("could not read the memory maps of 4 of 5 processes")
+    assert "libfoo" not in finding.message
 
 
 def test_dpkg_search_and_merged_usr_spellings():
@@ -155,12 +195,15 @@ def test_restart_hint_prefers_units():
                                   "12\tmap\t00:6a 1\t/usr/lib/libx.so.1"])
 def test_unexpected_scan_lines_are_parse_errors(text):
     with pytest.raises(ParseError):
-        parse_stale_scan("processes\t1\ndenied\t0\n" + text + "\n")
+        parse_stale_scan("processes\t1\ndenied\t0\nlibraries\t0\n" + text + "\n")
 
 
 def test_a_scan_that_did_not_run_is_an_error():
-    with pytest.raises(ParseError, match="no process count"):
+    with pytest.raises(ParseError, match="no process or library count"):
         parse_stale_scan("")
+    with pytest.raises(ParseError, match="no process or library count"):  # no `libraries`
+        parse_stale_scan("processes\t1\ndenied\t0\n")
+    assert parse_stale_scan("processes\t1\ndenied\t0\nlibraries\t0\n").mapped == frozenset()
 
 
 def test_printable_escapes_control_characters():
@@ -240,7 +283,7 @@ def test_lab_inventory_after_the_upgrade_warns_about_old_copies():
 
 def _wheezy(version, libraries=()):
     return OpenSSLScan("OpenSSL 1.0.1e 11 Feb 2013", [Package("libssl1.0.0", version, "ii")],
-                       list(libraries))
+                       list(libraries), processes=40)
 
 
 def test_debian_backport_is_ok_and_older_package_critical():
@@ -252,7 +295,7 @@ def test_debian_backport_is_ok_and_older_package_critical():
 
 
 def test_unknown_packaging_in_range_is_a_warning_not_a_verdict():
-    scan_ = OpenSSLScan("OpenSSL 1.0.1e-fips 11 Feb 2013", [], [])
+    scan_ = OpenSSLScan("OpenSSL 1.0.1e-fips 11 Feb 2013", [], [], processes=40)
     (finding,) = judge_openssl("h", scan_)
     assert finding.severity is Severity.WARN
     assert "backported" in finding.message
@@ -285,3 +328,39 @@ def test_many_processes_are_capped_in_the_message():
     assert finding.message == (
         "deleted but still mapped by nginx (pids 10, 11, 12, 13, 14 and 2 more; nginx.service); "
         "package libssl3; mitigate: systemctl restart nginx.service")
+
+
+# No false green for the Heartbleed inventory: what it could not see is UNKNOWN.
+def inventory(name):
+    return parse_openssl_scan((DATA / name).read_text())
+
+
+def test_a_host_without_any_openssl_is_unknown_not_ok():
+    # debian:bookworm as shipped: no openssl command, no libssl package, nothing mapped.
+    (finding,) = judge_openssl("bare", inventory("openssl-scan-no-openssl.txt"))
+    assert finding.severity is Severity.UNKNOWN
+    assert finding.message == ("found no OpenSSL: no openssl command, no libssl or openssl "
+                               "package (dpkg), and no libssl or libcrypto mapped by the 1 "
+                               "process read")
+
+
+def test_an_inventory_that_read_no_process_is_unknown():
+    # The patching lab image with a tmpfs over /proc: packages are judged, maps are not.
+    findings = judge_openssl("chroot", inventory("openssl-scan-empty-proc.txt"))
+    assert [(f.subject, f.severity) for f in findings] == [
+        ("package libssl3", Severity.OK), ("package openssl", Severity.OK),
+        ("openssl version", Severity.OK), ("", Severity.UNKNOWN)]
+    assert findings[-1].message.startswith("read no process: /proc lists none")
+
+
+def test_an_unprivileged_inventory_is_unknown():
+    findings = judge_openssl("lab", inventory("openssl-scan-not-root.txt"))
+    assert findings[-1].severity is Severity.UNKNOWN
+    assert findings[-1].message == (
+        "could not read the memory maps of 6 of 7 processes (run as root): an OpenSSL copy "
+        "only they map is not judged")
+
+
+def test_an_inventory_without_its_maps_line_is_an_error():
+    with pytest.raises(ParseError, match="no `maps` line"):
+        parse_openssl_scan("command\t-\n")

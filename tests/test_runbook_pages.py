@@ -61,19 +61,33 @@ def _runbook_tasks() -> set[str]:
             if c not in NOT_RUNBOOK_COLLECTIONS}
 
 
-def _simple_commands(command: str) -> list[list[str]]:
+def _simple_commands(command: str) -> list[tuple[str, list[str]]]:
+    """(separator before it, words) of each simple command."""
     lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|()<>")
     lexer.whitespace_split = True
     lexer.commenters = ""
-    words, current = [], []
+    found, current, before = [], [], ""
     for token in lexer:
         if token in SEPARATORS:
-            words.append(current)
-            current = []
+            found.append((before, current))
+            current, before = [], token
         else:
             current.append(token)
-    words.append(current)
-    return [w for w in words if w]
+    found.append((before, current))
+    return [(sep, words) for sep, words in found if words]
+
+
+# bconsole runs whatever it reads: only listing commands piped in from echo/printf.
+BCONSOLE_READS = re.compile(r"^\s*(?:\.?(?:list|llist|status|show|messages|jobs|clients|api"
+                            r"|version|estimate listing)\b|\.jobs|\.clients|\.api|quit)")
+
+
+def _bconsole_input_reads(feeder: list[str]) -> bool:
+    if not feeder or feeder[0] not in ("echo", "printf"):
+        return False
+    text = " ".join(w for w in feeder[1:] if not w.startswith("-")).replace("\\n", "\n")
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(BCONSOLE_READS.match(line) for line in lines)
 
 
 def problem_with(command: str, section: str, tasks: set[str]) -> str | None:
@@ -88,11 +102,32 @@ def problem_with(command: str, section: str, tasks: set[str]) -> str | None:
         simple = _simple_commands(command)
     except ValueError as exc:
         return f"cannot parse: {exc}"
-    for words in simple:
+    for index, (before, words) in enumerate(simple):
+        if words[0] == "bconsole":
+            feeder = simple[index - 1][1] if index and before == "|" else []
+            if not _bconsole_input_reads(feeder):
+                return "bconsole runs what it reads: pipe in listing commands only"
+            words = ["true", *words[1:]]  # its own options only choose a configuration
         why = _problem_with_simple(words, section, tasks)
         if why:
             return why
     return None
+
+
+def _without_redirections(words: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for index, word in enumerate(words):
+        redirect = word in REDIRECTS or re.fullmatch(r"\d*[<>]+&?", word)
+        if skip:
+            skip = False
+        elif redirect:
+            skip = True
+            if kept and kept[-1].isdigit() and index and words[index - 1] == kept[-1]:
+                kept.pop()  # the descriptor of 2>/dev/null
+        else:
+            kept.append(word)
+    return kept
 
 
 def _problem_with_simple(words: list[str], section: str, tasks: set[str]) -> str | None:
@@ -105,6 +140,7 @@ def _problem_with_simple(words: list[str], section: str, tasks: set[str]) -> str
             if word.endswith("&") or target in ("/dev/null", "&1", "&2") or word.startswith("<"):
                 continue
             return f"writes to {target or 'a file'}"
+    words = _without_redirections(words)
     while words and words[0] in ("timeout", "time", "sudo", "nice"):
         words.pop(0)
         while words and (words[0].startswith("-") or re.fullmatch(r"[\d.]+[smh]?", words[0])):
@@ -125,6 +161,11 @@ def _problem_with_simple(words: list[str], section: str, tasks: set[str]) -> str
         if not args or args[0] not in SUBCOMMANDS[head]:
             return f"{head} {args[0] if args else ''} is not a read-only use of {head}"
         return None
+    if head == "rear":
+        # checklayout leaves the saved layout alone; it rewrites only ReaR's own
+        # scratch copy and log (measured: see docs/runbooks/rear-check.md).
+        plain = [a for a in args if a not in ("-v", "-d", "-D")]
+        return None if plain == ["checklayout"] else f"rear {' '.join(args)} changes the system"
     if head == "mount" and all(a.startswith("-") and a in ("-l", "-t") for a in args[:1]):
         return None if not [a for a in args if not a.startswith("-")][1:] else "mount mounts"
     if head == "find":
@@ -250,6 +291,12 @@ def test_plain_shell_equivalent_is_shown_and_executed(page, tasks):
     ("ssh -Fcfg -o BatchMode=yes web1 grep -n pam_motd /etc/pam.d/sshd", "Diagnose", True),
     ("ssh -F cfg web1 'rm -f /x'", "Diagnose", False),
     ("apt-get remove -y parted", "Diagnose", False),
+    ("echo 'llist jobs' | bconsole | grep -E 'jobstatus'", "Diagnose", True),
+    ("printf 'run job=backup-fd1 yes\\nwait\\n' | bconsole >/dev/null", "Diagnose", False),
+    ("echo reload | bconsole", "Diagnose", False),
+    ("bconsole -c /etc/bacula/bconsole.conf", "Diagnose", False),
+    ("rear -v checklayout 2>/dev/null | grep -E '^Disk'", "Diagnose", True),
+    ("rear -v mkrescue", "Diagnose", False),
 ])
 def test_the_rule_tells_read_only_from_changing(command, section, ok):
     tasks = {"mfs.audit", "mounts.fix", "changes.undo"}

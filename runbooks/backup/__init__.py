@@ -56,7 +56,8 @@ def status(
     --crit-age hours; WARNING for warnings (W, e), a canceled run (A), a job
     waiting for a volume (m, M), an age past --warn-age, and job definitions or
     clients that never ran. A director that does not answer is UNKNOWN, with
-    the reason, after at most --timeout seconds.
+    the reason, after at most --timeout seconds; so is one that shows no backup
+    job or no client (a console's JobACL/ClientACL can hide them).
     """
     from ..core.errors import UsageError
     from .collect import director_state

@@ -102,9 +102,37 @@ def judge_running(target: str, state: DirectorState) -> list[Finding]:
     return findings
 
 
+def judge_scope(target: str, state: DirectorState) -> list[Finding]:
+    """UNKNOWN when the director shows no backup job or no client: the check looked at nothing.
+
+    Bacula needs a Client for every Backup job, so a director with backup jobs and
+    no clients, or with none of either, is one whose console cannot see them (a
+    named Console's JobACL/ClientACL filters `.jobs` and `.clients`, not the
+    catalog) or one that backs up nothing at all. Neither may read as OK. The
+    catalog's history, which no ACL filters, is still judged when there is some.
+    """
+    missing = [what for what, names in (("backup job", state.definitions),
+                                        ("client", state.clients)) if not names]
+    if not missing:
+        return []
+    acls = " and ".join({"backup job": "JobACL", "client": "ClientACL"}[m] for m in missing)
+    message = (f"the director shows this console no {' and no '.join(missing)} (its {acls} "
+               "may hide them)")
+    if state.definitions:
+        message += ": clients that were never backed up cannot be found"
+    elif state.runs:
+        message += ": only the catalog's history was judged"
+    else:
+        message += ": nothing to judge"
+    return [Finding(f"{CHECK}.scope", Severity.UNKNOWN, target, "", message, page=PAGE,
+                    why="a check that sees no job cannot tell that every client is backed up",
+                    data={"definitions": len(state.definitions),
+                          "clients": len(state.clients), "runs": len(state.runs)})]
+
+
 def judge_state(target: str, state: DirectorState, limits: Thresholds) -> list[Finding]:
     """Findings for every job definition and client the director knows."""
-    findings = []
+    findings = judge_scope(target, state)
     pairs = _pairs(state)
     for (name, client), runs in pairs.items():
         findings.append(judge_pair(target, name, client, runs, state, limits))

@@ -107,13 +107,20 @@ def _marked_rows(text: str) -> list[tuple[str, list[str]]]:
     return rows
 
 
+# Fatal errors that follow from another daemon's failure rather than name a cause:
+# the file daemon's lost connection when the storage daemon ended the job (whose
+# own message, such as "Out of freespace", reaches the catalog first or second).
+_CONSEQUENCES = re.compile(r"^(Network send error|Network error with)")
+
+
 def parse_fatal_lines(text: str) -> dict[int, str]:
-    """The first fatal error logged for each JobId, from our `.sql` log query (BPLOG rows).
+    """The first fatal error logged for each JobId that names a cause, from our `.sql`
+    log query (BPLOG rows); a lost connection only when nothing else was logged.
 
     Log text spans lines, so its pieces are joined; the daemon prefix and the
     source location are dropped: "Unable to connect to Client: fd2-fd on fd2:9102 ...".
     """
-    reasons: dict[int, str] = {}
+    messages: dict[int, list[str]] = {}
     for mark, row in _marked_rows(text):
         if mark != LOG_START or not row:
             continue
@@ -121,8 +128,9 @@ def parse_fatal_lines(text: str) -> dict[int, str]:
         message = " ".join(part.strip(" \\") for part in row[1:] if part.strip(" \\"))
         message = re.sub(r"^.*?JobId \d+: Fatal error: ", "", message)
         message = re.sub(r"^\w+\.c:\d+ ", "", message)
-        reasons.setdefault(_int(row[0]), message)
-    return reasons
+        messages.setdefault(_int(row[0]), []).append(message)
+    return {jobid: next((m for m in found if not _CONSEQUENCES.match(m)), found[0])
+            for jobid, found in messages.items()}
 
 
 def parse_sql_rows(text: str) -> list[JobRun]:

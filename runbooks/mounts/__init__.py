@@ -66,10 +66,11 @@ def audit(
     commit interval (WARN). For live ext4 mounts it also reads the kernel's
     effective options (/proc/fs/ext4/DEV/options), because /proc/mounts hides
     defaults such as a superblock that says "continue on errors". Every finding
-    says why it matters and links its page.
+    says why it matters and links its page. A --mount-point that matches no
+    mount, or a table with no ext3/ext4/XFS mount, is UNKNOWN: nothing was judged.
     """
     from .collect import read_mounts
-    from .judge import judge_mounts, parse_accepts
+    from .judge import judge_mounts, judge_selection, parse_accepts
 
     accepted = parse_accepts(accept or [])
     patterns = list(mount_point or [])
@@ -79,9 +80,10 @@ def audit(
                            connect_timeout=connect_timeout, timeout=timeout)
 
     async def work(target: Target):
-        entries = [e for e in await read_mounts(target, path)
-                   if _selected(e.mount_point, patterns)]
-        return judge_mounts(entries, target.name, accepted, int(max_commit))
+        entries = await read_mounts(target, path)
+        selected = [e for e in entries if _selected(e.mount_point, patterns)]
+        return (judge_mounts(selected, target.name, accepted, int(max_commit))
+                + judge_selection(entries, patterns, target.name, path))
 
     report = collect_report("mounts.audit", "Mount options", "mount", targets, work,
                             int(parallel))

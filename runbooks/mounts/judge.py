@@ -19,7 +19,7 @@ Facts behind the rules (kernel Documentation/admin-guide/ext4.rst and xfs.rst):
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..core.errors import UsageError
@@ -173,3 +173,38 @@ def judge_mounts(
                               "options": list(entry.options)})
             )
     return findings
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def judge_selection(
+    entries: Sequence[MountEntry], patterns: Sequence[str], target: str, source: str
+) -> list[Finding]:
+    """UNKNOWN findings for what the audit was asked to judge and could not find.
+
+    No false green: a --mount-point that matches no mount, a mount table with no
+    entries, or one without any ext3/ext4/XFS mount means the audit looked at
+    nothing, so it must not say OK. ``entries`` is the whole table read from
+    ``source``; each pattern that selects nothing judgeable gets its own finding.
+    """
+    where = "" if source == "/proc/mounts" else f" in {source}"
+    reasons = []
+    if patterns:
+        for pattern in patterns:
+            matched = [e for e in entries if fnmatch.fnmatchcase(e.mount_point, pattern)]
+            if not matched:
+                verb = "matches" if _is_glob(pattern) else "at"
+                reasons.append(f"no mount {verb} {pattern}{where}")
+            elif not any(e.fstype in JOURNALED_TYPES for e in matched):
+                kinds = ", ".join(sorted({e.fstype for e in matched}))
+                reasons.append(f"nothing to judge at {pattern}: {kinds} (mounts.audit judges "
+                               "ext3, ext4 and XFS)")
+    elif not entries:
+        reasons.append(f"no mounts listed in {source}")
+    elif not any(e.fstype in JOURNALED_TYPES for e in entries):
+        reasons.append(f"no ext3, ext4 or XFS mount among the {len(entries)} mounts{where}")
+    return [Finding(f"{CHECK}.nothing", Severity.UNKNOWN, target, "", reason,
+                    data={"source": source, "patterns": list(patterns)})
+            for reason in reasons]

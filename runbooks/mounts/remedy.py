@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from ..core.changes import Plan, Step, Verifier
 from ..core.errors import RunbookError
 from ..core.targets import Target
-from .judge import DEFAULT_MAX_COMMIT, EXT_TYPES, RULES, Rule
+from .judge import DEFAULT_MAX_COMMIT, EXT_TYPES, JOURNALED_TYPES, RULES, Rule
 from .parse import MountEntry
 
 Reader = Callable[[Target], Awaitable[list[MountEntry]]]
@@ -58,6 +58,10 @@ def plan_fix(
     ``read`` is the collect function used to verify each step on the target.
     """
     mp = entry.mount_point
+    if entry.fstype not in JOURNALED_TYPES:
+        # Not "nothing to change": the rules never looked at this filesystem.
+        raise RunbookError(f"{mp!r} is {entry.fstype}: mounts.fix only judges and changes "
+                           "ext3, ext4 and XFS mounts")
     plan = Plan("mounts.fix", target)
     for rule in RULES:
         if entry.fstype not in rule.fstypes:

@@ -21,9 +21,11 @@ from ..core.targets import (
 )
 
 # One pass over /proc (constant script: process names and paths only ever appear in
-# its output, as data). Prints the number of processes and of unreadable maps, then
-# per process that maps a deleted *.so file: its mappings (one line per file), name
-# (/proc/PID/status escapes newlines), executable and cgroup (newlines written as
+# its output, as data). Prints the number of processes and of unreadable maps; the
+# file name of every shared object any process maps (so that a --library naming
+# nothing mapped is told apart from one with nothing stale);
+# then per process that maps a deleted *.so file: its mappings (one line per file),
+# name (/proc/PID/status escapes newlines), executable and cgroup (newlines written as
 # \012, as the kernel writes them in maps) and whether it shares our root directory.
 STALE_SCAN = r"""
 export LC_ALL=C
@@ -40,8 +42,15 @@ one_line() {
 }
 cd /proc || exit 1
 set -- [0-9]*
+[ -e "$1" ] || set --  # no process directory at all: an unmounted /proc in a chroot
 printf 'processes\t%s\n' "$#"
 printf 'denied\t%s\n' "$(grep -c -m1 '' [0-9]*/maps 2>&1 >/dev/null | grep -c 'Permission denied')"
+names=$(grep -h -o -E '/[^/]*\.so[^/]*$' [0-9]*/maps 2>/dev/null | awk '{
+  name = substr($0, 2); sub(/ \(deleted\)$/, "", name)
+  if (!(name in seen)) { seen[name] = 1; print "mapped\t" name }
+}' | sort)
+printf 'libraries\t%s\n' "$(printf '%s' "$names" | grep -c '')"
+[ -z "$names" ] || printf '%s\n' "$names"
 hits=$(grep -H -E '/[^/]*\.so[^/]* \(deleted\)$' [0-9]*/maps 2>/dev/null | awk '{
   pid = $1; sub(/\/maps:.*/, "", pid)
   path = $0; sub(/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +/, "", path)
@@ -84,7 +93,11 @@ if command -v dpkg-query >/dev/null 2>&1; then
   dpkg-query -W -f='package\t${db:Status-Abbrev}\t${Package}\t${Version}\n' \
       'libssl*' openssl 2>/dev/null
 fi
-cd /proc || exit 0
+cd /proc 2>/dev/null || { printf 'maps\t0\t0\n'; exit 0; }
+set -- [0-9]*
+[ -e "$1" ] || set --
+printf 'maps\t%s\t%s\n' "$#" \
+  "$(grep -c -m1 '' [0-9]*/maps 2>&1 >/dev/null | grep -c 'Permission denied')"
 grep -H -E '/lib(ssl|crypto)[^/]*\.so[^/]*$' [0-9]*/maps 2>/dev/null \
   | sed -n 's|^\([0-9][0-9]*\)/maps:[^/]*\(/.*\)$|\1 \2|p' | sort -u \
   | awk '{ pid = $1; sub(/^[0-9]+ /, ""); n[$0]++; p[$0] = pid }

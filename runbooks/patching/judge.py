@@ -75,6 +75,41 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
     return any(pattern in name for pattern in patterns)
 
 
+def _unmatched(scan: StaleScan, libraries: Sequence[str]) -> list[str]:
+    """The --library strings that no mapped library's file name contains."""
+    return [pattern for pattern in libraries
+            if not any(pattern in name for name in scan.mapped)]
+
+
+def _scan_verdict(scan: StaleScan, libraries: Sequence[str],
+                  stale_pids: Sequence[int]) -> tuple[Severity, str]:
+    """The verdict on the scan itself: UNKNOWN whenever it did not look at what it was
+    asked to, so that no answer rests on an empty look."""
+    readable = scan.processes - scan.denied
+    unknown = []
+    if not scan.processes:
+        unknown.append("read no process: /proc lists none (is it mounted here?)")
+    if scan.denied:
+        unknown.append(f"could not read the memory maps of {scan.denied} of {scan.processes} "
+                       "processes (run as root; a process holding privileges the check lacks "
+                       "stays unreadable): they may map deleted libraries too")
+    # Only a complete look can say that nothing maps a library by that name.
+    missing = _unmatched(scan, libraries) if readable and not scan.denied else []
+    if missing:
+        unknown.append(f"no process maps a library matching {', '.join(missing)} "
+                       f"({_plural(readable, 'process')} read)")
+    if unknown:
+        return Severity.UNKNOWN, "; ".join(unknown)
+    scope = f" matching {', '.join(libraries)}" if libraries else ""
+    if stale_pids:
+        return Severity.OK, (f"{_plural(len(stale_pids), 'process')} of {scan.processes} map "
+                             f"deleted libraries{scope}")
+    # OK on purpose: the scan read the maps of every one of its processes (at least
+    # one), and each library asked for is mapped by some of them, in its new copy.
+    return Severity.OK, (f"no process maps a deleted library{scope} "
+                         f"({_plural(readable, 'process')} read)")
+
+
 def judge_stale(
     target: str,
     scan: StaleScan,
@@ -119,20 +154,7 @@ def judge_stale(
                                 for p in sorted(processes, key=lambda p: p.pid)]},
         ))
     stale_pids = sorted({p.pid for group in groups.values() for p in group})
-    readable = scan.processes - scan.denied
-    scope = f" matching {', '.join(libraries)}" if libraries else ""
-    if scan.denied:
-        severity = Severity.UNKNOWN
-        message = (f"could not read the memory maps of {scan.denied} of {scan.processes} "
-                   "processes (run as root; a process holding privileges the check lacks "
-                   "stays unreadable): they may map deleted libraries too")
-    elif stale_pids:
-        severity = Severity.OK
-        message = (f"{_plural(len(stale_pids), 'process')} of {scan.processes} map deleted "
-                   f"libraries{scope}")
-    else:
-        severity = Severity.OK
-        message = f"no process maps a deleted library{scope} ({readable} processes read)"
+    severity, message = _scan_verdict(scan, libraries, stale_pids)
     findings.append(Finding(
         STALE_CHECK, severity, target, "", message, page=STALE_PAGE, item=STALE_ITEM,
         why="a process whose maps cannot be read may still run a replaced library",
@@ -202,7 +224,7 @@ def _by_number(version: OpenSSLVersion, packaged: Sequence[Severity], private: b
 
 def judge_openssl(target: str, scan: OpenSSLScan) -> list[Finding]:
     """Heartbleed verdicts for the openssl command, each installed OpenSSL package and
-    each OpenSSL library that running processes map."""
+    each OpenSSL library that running processes map; UNKNOWN for what it could not see."""
     findings = []
 
     def add(subject: str, severity: Severity, message: str, **data: object) -> None:
@@ -244,5 +266,28 @@ def judge_openssl(target: str, scan: OpenSSLScan) -> list[Finding]:
         severity, message = _by_number(version, in_range, private)
         add(printable(library.path), severity,
             f"{message}; mapped by {_plural(library.processes, 'process')}", **data)
+    for message in _openssl_blind_spots(scan, found_any=bool(findings)):
+        add("", Severity.UNKNOWN, message, processes=scan.processes, denied=scan.denied)
     return findings
+
+
+def _openssl_blind_spots(scan: OpenSSLScan, found_any: bool) -> list[str]:
+    """Why the inventory may have missed an OpenSSL copy: UNKNOWN, never a silent OK.
+
+    Finding no OpenSSL at all is UNKNOWN too, not OK: a statically linked copy
+    (many vendor appliances and Go or Rust programs bundle their TLS library)
+    is in no package and in no process's maps, so "none found" proves nothing.
+    """
+    reasons = []
+    if not scan.processes:
+        reasons.append("read no process: /proc lists none, so libraries that running "
+                       "programs map were not looked at")
+    elif scan.denied:
+        reasons.append(f"could not read the memory maps of {scan.denied} of {scan.processes} "
+                       "processes (run as root): an OpenSSL copy only they map is not judged")
+    if not found_any:
+        read = _plural(scan.processes - scan.denied, "process")
+        reasons.append("found no OpenSSL: no openssl command, no libssl or openssl package "
+                       f"(dpkg), and no libssl or libcrypto mapped by the {read} read")
+    return reasons
 

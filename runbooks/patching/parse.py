@@ -102,6 +102,8 @@ class StaleScan:
     processes: int  # process directories in /proc when the scan ran
     denied: int  # of those, how many had maps we were not allowed to read
     stale: dict[int, Process]  # processes that map at least one deleted *.so file
+    # File names of every shared object mapped at all, deleted or not
+    mapped: frozenset[str] = frozenset()
 
     @property
     def with_libraries(self) -> list[Process]:
@@ -117,9 +119,11 @@ def _count(value: str, what: str, number: int) -> int:
 
 
 def parse_stale_scan(text: str) -> StaleScan:
-    """The stale-library scan: ``processes N``, ``denied N``, then ``PID<TAB>KEY<TAB>VALUE``
-    lines (KEY: map, name, exe, cgroup, root)."""
+    """The stale-library scan: ``processes N``, ``denied N``, ``libraries N`` and N
+    ``mapped<TAB>NAME`` lines, then ``PID<TAB>KEY<TAB>VALUE`` lines (KEY: map, name,
+    exe, cgroup, root)."""
     processes = denied = None
+    mapped: set[str] | None = None
     stale: dict[int, Process] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line:
@@ -132,6 +136,13 @@ def parse_stale_scan(text: str) -> StaleScan:
             continue
         if first == "denied":
             denied = _count(rest, "denied", number)
+            continue
+        if first == "libraries":
+            _count(rest, "libraries", number)
+            mapped = set()
+            continue
+        if first == "mapped" and mapped is not None and rest:
+            mapped.add(rest)
             continue
         key, sep, value = rest.partition("\t")
         if not first.isdigit() or not sep or key not in _SCAN_KEYS:
@@ -151,9 +162,9 @@ def parse_stale_scan(text: str) -> StaleScan:
             process.cgroups.append(value)
         else:
             process.same_root = value == "same"
-    if processes is None or denied is None:
-        raise ParseError("stale-library scan: no process count (did the scan run?)")
-    return StaleScan(processes, denied, stale)
+    if processes is None or denied is None or mapped is None:
+        raise ParseError("stale-library scan: no process or library count (did the scan run?)")
+    return StaleScan(processes, denied, stale, frozenset(mapped))
 
 
 def usr_merge_twin(path: str) -> str | None:
@@ -360,13 +371,17 @@ class OpenSSLScan:
     command: str | None  # first line of `openssl version`; None without the command
     packages: list[Package]
     libraries: list[MappedLibrary]
+    processes: int = 0  # process directories in /proc whose maps the scan looked at
+    denied: int = 0  # of those, how many had maps it was not allowed to read
 
 
 def parse_openssl_scan(text: str) -> OpenSSLScan:
-    """The OpenSSL inventory: ``command<TAB>TEXT``, ``package<TAB>STATUS<TAB>NAME<TAB>VERSION``
-    and ``library<TAB>PROCESSES<TAB>VERSION<TAB>PATH`` lines (``-`` for none)."""
+    """The OpenSSL inventory: ``command<TAB>TEXT``, ``package<TAB>STATUS<TAB>NAME<TAB>VERSION``,
+    ``maps<TAB>PROCESSES<TAB>DENIED`` and ``library<TAB>PROCESSES<TAB>VERSION<TAB>PATH``
+    lines (``-`` for none)."""
     command = None
     seen_command = False
+    maps: tuple[int, int] | None = None
     packages: list[Package] = []
     libraries: list[MappedLibrary] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -377,6 +392,8 @@ def parse_openssl_scan(text: str) -> OpenSSLScan:
         if kind == "command":
             seen_command = True
             command = None if rest == "-" else rest
+        elif kind == "maps" and len(fields) == 2 and all(f.isdigit() for f in fields):
+            maps = (int(fields[0]), int(fields[1]))
         elif kind == "package" and len(fields) == 3:
             status, name, version = fields
             packages.append(Package(name, version, status.strip()))
@@ -390,4 +407,6 @@ def parse_openssl_scan(text: str) -> OpenSSLScan:
             raise ParseError(f"OpenSSL inventory line {number}: unexpected {line!r}")
     if not seen_command:
         raise ParseError("OpenSSL inventory: no `openssl version` line (did the scan run?)")
-    return OpenSSLScan(command, [p for p in packages if p.installed], libraries)
+    if maps is None:
+        raise ParseError("OpenSSL inventory: no `maps` line (did the /proc scan run?)")
+    return OpenSSLScan(command, [p for p in packages if p.installed], libraries, *maps)
