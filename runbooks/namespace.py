@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from .core.entry import quiet_broken_pipe, typed_tree
+
 
 def build() -> Collection:
+    """Every collection, with typed options (see core.entry).
+
+    Both entry points call this, so it also makes `… | head` end quietly for both.
+    """
     from . import backup, changes, devtasks, lab, login, lvm, mfs, mounts, patching, toolchain
 
+    quiet_broken_pipe()
     ns = Collection()
     ns.add_collection(devtasks.site)
     ns.add_collection(lab.ns)
@@ -20,4 +27,4 @@ def build() -> Collection:
     ns.add_collection(patching.ns)
     ns.add_collection(changes.ns)
     ns.add_task(devtasks.test)
-    return ns
+    return typed_tree(ns)

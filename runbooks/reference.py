@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core.entry import metavar
 from .core.render import FORMATS
 
 SEVERITY_EXITS = [(0, "OK: nothing risky found"), (1, "WARN: a risk worth planning for"),
@@ -51,9 +52,13 @@ class CollectionInfo:
 
 
 def _flags(names: tuple[str, ...], kind: type) -> str:
+    """``--timeout=SECONDS, -t``: the value type as `invoke --help` shows it."""
     long, *short = names
-    value = "" if kind is bool else " VALUE"
-    parts = [f"--{long}{value}"] + [f"-{s}" for s in short if len(s) == 1]
+    value = metavar(long, kind)
+    dashes = "-" if len(long) == 1 else "--"   # `-k STRING`, as Invoke spells it
+    joint = " " if len(long) == 1 else "="
+    parts = [f"{dashes}{long}" + (f"{joint}{value}" if value else "")] + [
+        f"-{s}" for s in short if len(s) == 1]
     return ", ".join(parts)
 
 

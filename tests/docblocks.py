@@ -30,6 +30,7 @@ HOST_MARK = "# lab host"  # a console command with this comment runs on the lab 
 # Durations measured by the runbooks themselves (login times, script times).
 VOLATILE += (
     (re.compile(r"\b\d+\.\d+s\b"), "<t>s"),
+    (re.compile(r"\b\d+m\d+\.\d+s\b"), "<t>s"),  # bash's `time`: real 0m0.786s
     (re.compile(r"\b(\w+_seconds)=\d+(?:\.\d+)?"), r"\1=<t>"),
     # Each test lab keeps its files under a directory named after its prefix.
     (re.compile(r"/lab/bp[\w-]*/"), "/lab/<lab>/"),

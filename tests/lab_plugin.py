@@ -4,6 +4,9 @@
   (BP_LAB_OWNER is inherited by `invoke` subprocesses too).
 - At the start, containers of earlier runs whose process is gone are reaped.
 - At the end (pass, fail, Ctrl-C, SIGTERM) this run's containers are removed.
+  A run started with SIGINT ignored (a background job of a script, as some CI runners
+  start it) cannot be stopped by SIGINT at all: Python then raises no KeyboardInterrupt.
+  It leaks nothing; SIGTERM still ends it cleanly through the handler below.
 - No engine means the lab tests fail loudly with the reason; they never skip.
 """
 

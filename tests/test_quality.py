@@ -1,6 +1,9 @@
 """Project hygiene that can regress silently: lint, lazy imports, task help."""
 
+import ast
 import json
+import operator
+import re
 import shutil
 import subprocess
 import sys
@@ -63,3 +66,60 @@ def test_every_task_has_a_docstring_and_help_for_each_option(task):
     params = [p for p in _arguments(found) if p.name not in ("c",)]
     missing = [p.name for p in params if not p.help]
     assert not missing, f"{task}: options without help: {missing}"
+
+
+# No test asserts how fast something is: timings are figures for benchmarks and reports.
+# A test may assert that a time-out is honoured, with a bound that holds on a loaded 2-core
+# machine and on a first run (image builds included), e.g. "a 5 s time-out returns in 60 s".
+MIN_TIME_BOUND = 60
+MEASURED = re.compile(r"took|elapsed|seconds|duration|monotonic\(\)|perf_counter\(\)|time\(\)")
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+               ast.Div: operator.truediv}
+
+
+def _number(node: ast.AST) -> float | None:
+    """The value of a constant arithmetic expression (``3 * 2 + 1.5``), else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        left, right = _number(node.left), _number(node.right)
+        if left is not None and right is not None:
+            return _ARITHMETIC[type(node.op)](left, right)
+    return None
+
+
+def time_bounds(source: str) -> list[tuple[int, str, float]]:
+    """(line, measured expression, bound) of every `assert MEASURED < CONSTANT` in source."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare)):
+            continue
+        operands = [node.test.left, *node.test.comparators]
+        for i, op in enumerate(node.test.ops):
+            if isinstance(op, ast.Lt | ast.LtE):
+                measured, bound = operands[i], operands[i + 1]
+            elif isinstance(op, ast.Gt | ast.GtE):
+                measured, bound = operands[i + 1], operands[i]
+            else:
+                continue
+            text = ast.get_source_segment(source, measured) or ""
+            value = _number(bound)
+            if value is not None and MEASURED.search(text):
+                found.append((node.lineno, text, value))
+    return found
+
+
+def test_the_time_bound_finder_finds_speed_assertions():
+    source = ("assert took < 3 * 2 + 1.5\nassert time.monotonic() - start < 10\n"
+              "assert 60 > elapsed\nassert 0.5 <= took < 60\nassert took < slowed\n")
+    assert [(line, bound) for line, _, bound in time_bounds(source)] == [
+        (1, 7.5), (2, 10), (3, 60), (4, 60)]
+
+
+def test_no_test_asserts_speed():
+    tight = [f"{path.relative_to(REPO)}:{line}: {text} < {bound:g}"
+             for path in sorted((REPO / "tests").glob("*.py"))
+             for line, text, bound in time_bounds(path.read_text())
+             if bound < MIN_TIME_BOUND]
+    assert not tight, "speed assertions (bound a time-out with a margin of 60 s):\n" + \
+        "\n".join(tight)

@@ -33,10 +33,11 @@ def test_local_missing_tool_is_a_one_line_target_error():
 
 
 def test_local_command_timeout():
+    # The time-out is honoured: the command would take 120 s; the margin holds under load.
     start = time.monotonic()
     with pytest.raises(TargetError, match=r"no answer within 0\.3s"):
-        asyncio.run(LocalTarget().run(["sleep", "5"], timeout=0.3))
-    assert time.monotonic() - start < 3
+        asyncio.run(LocalTarget().run(["sleep", "120"], timeout=0.3))
+    assert time.monotonic() - start < 60
 
 
 def test_local_unreadable_file_names_path_and_cause(tmp_path):
@@ -107,7 +108,7 @@ def test_ssh_connect_timeout_bounds_a_silent_host(silent_listener):
     start = time.monotonic()
     with pytest.raises(TargetError, match=r"127\.0\.0\.1:.*(no SSH answer within 1s|ssh:)"):
         asyncio.run(target.run(["true"]))
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 60  # honoured: asyncssh alone would wait 120 s
 
 
 def test_ssh_connect_is_retried_with_backoff(silent_listener):
@@ -116,7 +117,9 @@ def test_ssh_connect_is_retried_with_backoff(silent_listener):
     with pytest.raises(TargetError, match=r"no SSH answer within 0\.5s \(after 3 attempts\)"):
         asyncio.run(target.run(["true"]))
     took = time.monotonic() - start
-    assert 3 * 0.5 + 0.5 + 1.0 <= took < 3 * 1.5 + 1.5 + 1  # three tries and two pauses
+    # At least three tries and two pauses; the upper bound only shows the time-outs held
+    # (asyncssh alone would wait 120 s), with a margin for a loaded machine.
+    assert 3 * 0.5 + 0.5 + 1.0 <= took < 60
 
 
 def test_ssh_refused_port_is_reported():

@@ -58,6 +58,8 @@ def _plural(n: int, noun: str) -> str:
 def _summary(report: Report) -> str:
     count = report.checked if report.checked is not None else len(report.subjects)
     checked = _plural(count, report.noun)
+    if not report.problems and report.ok_text:
+        return f"{report.title}: {checked} checked, {report.ok_text}"
     if not report.problems:
         return f"{report.title}: {checked} checked, all OK" if report.noun else (
             f"{report.title}: OK")
