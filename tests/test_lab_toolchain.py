@@ -80,6 +80,25 @@ def test_require_multipath_on_the_bare_host_is_critical_and_names_it(toolchain):
                                   "found; install multipath-tools |")
 
 
+def test_listing_without_require_says_what_its_ok_means(toolchain):
+    facts, _, _ = toolchain
+    proc = invoke("toolchain.check", "--container", facts["bare"], "--tools",
+                  "parted,multipath", "--format", "nagios")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(
+        "TOOLCHAIN OK - Storage toolchain: 2 tools checked, nothing required is missing (no "
+        "--require given); 2 optional tools not installed |")
+
+
+def test_an_empty_require_is_exit_3_not_a_check_that_is_ok_for_ever():
+    proc = invoke("toolchain.check", "--container", "bp-never-reached", "--require", "",
+                  "--format", "nagios")
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == ("error: --require names no tool: give tool names, comma "
+                                   "separated (or leave --require out)")
+    assert "Traceback" not in proc.stderr
+
+
 def test_require_an_unknown_tool_is_a_usage_error(toolchain):
     facts, _, _ = toolchain
     proc = invoke("toolchain.check", "--container", facts["bare"], "--require", "flashcash")

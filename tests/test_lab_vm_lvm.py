@@ -37,12 +37,31 @@ def runbook(facts, *args):
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_vm_boots_a_kernel_with_device_mapper_within_a_minute(vm_lab):
-    assert vm_lab["seconds"] < 60
+def test_vm_boots_a_kernel_with_device_mapper(vm_lab):
+    # No time limit here: on a fresh machine lab.up includes the VM image build, and
+    # how fast it boots is a figure to report, not a test (the boot time-out is vm.py's).
     out = in_vm(vm_lab, "uname -r; ls /sys/module | grep -c '^dm_'; lvm version").stdout
     assert "amd64" in out.splitlines()[0]
     assert int(out.splitlines()[1]) >= 3  # dm_mod, dm_thin_pool, dm_raid...
     assert "LVM version:" in out
+
+
+def test_no_volume_group_is_unknown_and_so_is_a_vg_that_matches_none(vm_lab):
+    # The fresh VM has lvm2 and empty disks: nothing to judge is not OK.
+    proc = runbook(vm_lab, "lvm.health", "--format", "nagios")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("LVM UNKNOWN - no volume group found (vgs lists none): "
+                                  "nothing to check |")
+    in_vm(vm_lab, "pvcreate -q -y /dev/vdd && vgcreate -q other /dev/vdd")
+    try:
+        found = runbook(vm_lab, "lvm.health", "--vg", "other", "--format", "nagios")
+        assert found.returncode == 0, found.stdout + found.stderr
+        missing = runbook(vm_lab, "lvm.health", "--vg", "data", "--format", "nagios")
+        assert missing.returncode == 3, missing.stdout + missing.stderr
+        assert missing.stdout.startswith("LVM UNKNOWN - no volume group named data (found: "
+                                         "other) |")
+    finally:
+        in_vm(vm_lab, "vgremove -q -f other && pvremove -q /dev/vdd")
 
 
 def test_pool_at_50_percent_is_ok_and_at_95_percent_critical(vm_lab):

@@ -12,9 +12,9 @@ import pytest
 
 from runbooks.core.errors import ParseError, TargetError, UsageError
 from runbooks.core.findings import Severity
-from runbooks.lvm import size_bytes, split_pool
+from runbooks.lvm import size_bytes, split_pool, vg_names
 from runbooks.lvm.collect import LV_FIELDS, PV_FIELDS, SCRIPT, VG_FIELDS, interpret
-from runbooks.lvm.judge import Thresholds, judge_state
+from runbooks.lvm.judge import SELECTION, Thresholds, judge_state
 from runbooks.lvm.parse import LvmConfig, parse_config, parse_session
 
 DATA = Path(__file__).parent / "data" / "lvm"
@@ -135,7 +135,10 @@ def test_degraded_sample_resync_mismatch_and_needs_check():
     assert "mismatches exist" in safe.message and "128 mismatches" in safe.message
     pool2 = findings["vgdata/pool2"]
     assert pool2.severity is Severity.CRIT
-    assert "metadata read only" in pool2.message and "check needed" in pool2.message
+    assert "metadata_read_only" in pool2.message
+    # Metadata at 100 %: grow it, do not repair it (thin-metadata-full experiment).
+    assert "metadata full: deactivate the pool and grow its metadata" in pool2.message
+    assert pool2.page == "runbooks/thin-pool-full/#metadata-full"
     pool = findings["vgdata/pool"]  # data 71.2 % is fine, metadata 88.0 % is not
     assert pool.severity is Severity.CRIT and "metadata 88.0 % of 8.0 MiB (>= 85 %)" in pool.message
 
@@ -200,3 +203,116 @@ def test_real_disk_pulled_out_makes_the_vg_and_its_lvs_critical():
     crit = {s for s, f in findings.items() if f.severity is Severity.CRIT}
     assert {"lab/mirror1", "lab/pool"} <= crit
     assert any("missing" in f.message for f in findings.values() if f.severity is Severity.CRIT)
+
+
+def test_real_full_pool_is_critical_and_links_the_full_pool_runbook():
+    # The pool of the thin-pool-full page after dd wrote past it (error when full).
+    pool = judged("vm-out-of-data.txt")["lab/pool"]
+    assert pool.severity is Severity.CRIT
+    assert "; out_of_data;" in pool.message and "when full: writes fail at once" in pool.message
+    assert pool.page == "runbooks/thin-pool-full/#data-full"
+
+
+def test_real_full_metadata_says_grow_not_repair():
+    # 20 snapshots written until the 4 MiB of metadata ran out (thin-metadata-full setup).
+    pool = judged("vm-metadata-full.txt")["lab/mpool"]
+    assert pool.severity is Severity.CRIT
+    assert "metadata 100.0 % of 4.0 MiB (>= 85 %); metadata_read_only; metadata full: " \
+        "deactivate the pool and grow its metadata (lvextend --poolmetadatasize); " \
+        "lvconvert --repair fails on metadata that is only full" in pool.message
+    assert pool.page == "runbooks/thin-pool-full/#metadata-full"
+
+
+def test_real_pool_after_growing_its_metadata_inactive_is_ok():
+    findings = judged("vm-metadata-grown.txt")
+    assert worst(findings) is Severity.OK
+    assert "metadata 40.0 % of 12.0 MiB" in findings["lab/mpool"].message
+
+
+def test_damaged_metadata_points_to_repair_not_growth():
+    # Read-only metadata with room left is not "full": that is what --repair is for.
+    text = (DATA / "vm-metadata-full.txt").read_text().replace(
+        '"metadata_percent":"100.00"', '"metadata_percent":"60.00"')
+    pool = {f.subject: f for f in judge_state("h", parse_session(text), Thresholds())}["lab/mpool"]
+    assert pool.severity is Severity.CRIT
+    assert "metadata check needed: lvconvert --repair with the pool inactive" in pool.message
+    assert "grow its metadata" not in pool.message
+
+
+def test_health_character_names_match_lv_health_status():
+    # lv_attr's 9th character and lv_health_status must say the same thing.
+    text = (DATA / "vm-out-of-data.txt").read_text().replace(
+        '"lv_health_status":"out_of_data"', '"lv_health_status":""')
+    pool = {f.subject: f for f in judge_state("h", parse_session(text), Thresholds())}["lab/pool"]
+    assert pool.severity is Severity.CRIT and "; out_of_data;" in pool.message
+
+
+# No false green: a host or a --vg where nothing was found to look at is UNKNOWN.
+
+
+def test_no_volume_group_is_unknown_not_ok():
+    findings = judge_state("host", state("vm-no-vg.txt"), Thresholds())
+    assert [(f.check, f.severity, f.message) for f in findings] == [
+        (SELECTION, Severity.UNKNOWN, "no volume group found (vgs lists none): nothing to check")]
+
+
+def test_a_pv_outside_any_vg_is_named_when_there_is_no_vg():
+    text = (DATA / "vm-vg-no-lv.txt").read_text()
+    lvm = parse_session(text)
+    lvm.vgs = []
+    lvm.pvs = [pv.__class__(pv.name, "", pv.attr, pv.size, pv.free, pv.missing)
+               for pv in lvm.pvs]
+    (finding,) = judge_state("host", lvm, Thresholds())
+    assert finding.severity is Severity.UNKNOWN
+    assert finding.message == ("no volume group found (vgs lists none; 1 PV in no VG): "
+                               "nothing to check")
+
+
+def test_a_vg_without_lvs_is_ok_its_pvs_were_checked():
+    # Decided: the VG's PVs and free space were looked at, so this is a real OK.
+    findings = judge_state("host", state("vm-vg-no-lv.txt"), Thresholds())
+    assert [(f.subject, f.severity) for f in findings] == [("lab", Severity.OK)]
+    assert findings[0].message == "1 PV, 0 LVs, 1020 MiB free of 1020 MiB"
+
+
+def test_a_vg_without_a_thin_pool_is_ok():
+    # Decided: lvm.health is not only about thin pools; linear and raid LVs are judged.
+    findings = {f.subject: f for f in judge_state("host", state("session-inactive.txt"),
+                                                  Thresholds(), ["vgmiss"])}
+    assert set(findings) == {"vgmiss", "vgmiss/home", "vgmiss/safe", "vgmiss/scratch"}
+    assert all(f.severity is Severity.OK for f in findings.values())
+
+
+def test_vg_filter_keeps_the_named_vg_and_unknown_for_a_name_that_matches_none():
+    findings = judge_state("host", state("vm-active-50.txt"), Thresholds(), ["lab", "data"])
+    by_check = [(f.check, f.subject, f.severity) for f in findings]
+    assert by_check[0] == (SELECTION, "", Severity.UNKNOWN)
+    assert findings[0].message == "no volume group named data (found: lab)"
+    assert {s for c, s, _ in by_check[1:]} == {"lab", "lab/pool", "lab/thin1", "lab/mirror1"}
+    assert all(sev is Severity.OK for _, _, sev in by_check[1:])
+    only_other = judge_state("host", state("vm-active-50.txt"), Thresholds(), ["data"])
+    assert [(f.severity, f.message) for f in only_other] == [
+        (Severity.UNKNOWN, "no volume group named data (found: lab)")]
+
+
+def test_healthy_default_stays_ok_with_the_new_rules():
+    # The 50 % pool of the lvm-health page, every VG, no filter: OK as before.
+    findings = judge_state("host", state("vm-active-50.txt"), Thresholds())
+    assert {f.severity for f in findings} == {Severity.OK}
+    assert not [f for f in findings if f.check == SELECTION]
+
+
+def test_empty_output_is_an_error_naming_the_missing_report():
+    with pytest.raises(TargetError, match=r"^host: no vgs report in the output: no output$"):
+        interpret("host", "")
+
+
+@pytest.mark.parametrize("text", ["", ",", "lab,-x", "a b"])
+def test_vg_option_must_name_volume_groups(text):
+    with pytest.raises(UsageError, match=r"^--vg must name volume groups"):
+        vg_names(text)
+
+
+def test_vg_option_names():
+    assert vg_names(None) is None
+    assert vg_names("lab, vg_data") == ["lab", "vg_data"]

@@ -54,6 +54,17 @@ def test_exit_1_without_a_change_message_is_an_error_not_a_change():
         "ID is not 0)"
 
 
+def test_exit_0_without_the_verdict_is_an_error_not_unchanged():
+    # Only "Disk layout is identical" makes exit 0 an OK: a run that printed no
+    # verdict (empty output) compared nothing that anyone can see.
+    status, out, err = run("checklayout-unchanged")
+    assert status == 0 and "Disk layout is identical" in out
+    for stdout in ("", out.replace("Disk layout is identical\n", "")):
+        result = parse_checklayout(status, stdout, err)
+        assert not result.changed
+        assert result.error == "no verdict: it did not print 'Disk layout is identical'"
+
+
 def test_missing_layout_makes_rear_fail_with_its_error_line():
     status, _, _ = run("checklayout-no-layout")
     assert status == 143  # rear's Error function ends it with SIGTERM
@@ -74,6 +85,8 @@ def test_probe_with_and_without_saved_layout():
 
 
 def test_probe_garbage_is_a_parse_error():
+    with pytest.raises(ParseError):
+        parse_probe("")  # nothing came back: not "no layout", not "unchanged"
     with pytest.raises(ParseError):
         parse_probe("rear: command not found\n")
     with pytest.raises(ParseError):

@@ -67,7 +67,7 @@ def test_json_has_every_finding_and_the_status(monkeypatch):
     doc = json.loads(text)
     assert doc["status"] == "CRIT" and doc["exit_code"] == code == 2
     assert [f["severity"] for f in doc["findings"]] == ["CRIT", "OK"]
-    assert doc["findings"][0]["url"] == "https://kb.example.org/runbooks/x/#y"
+    assert doc["findings"][0]["url"] == "https://kb.example.org/runbooks/x.html#y"
 
 
 def test_checkmk_one_service_per_subject_with_worst_state():

@@ -10,7 +10,15 @@ import pytest
 
 from runbooks.core.errors import ParseError, UsageError
 from runbooks.core.findings import Severity
-from runbooks.toolchain.judge import TOOL_KEYS, TOOLS, judge, judge_tool, resolve
+from runbooks.toolchain.judge import (
+    TOOL_KEYS,
+    TOOLS,
+    judge,
+    judge_tool,
+    ok_text,
+    resolve,
+    selection,
+)
 from runbooks.toolchain.parse import distribution_family, parse_os_release, parse_probe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,6 +178,7 @@ def test_module_tree_states_decide_usable_and_broken():
 
 
 @pytest.mark.parametrize("text", [
+    "",  # nothing came back: not a host without tools
     "kernel\t6.1.0\ntool\tparted\tparted\n",
     "kernel\t6.1.0\nkmod\tdm_mod\tmaybe\n",
     "kernel\t6.1.0\ntool\tparted\tparted\t/usr/sbin/parted\tx\t\n",
@@ -200,3 +209,40 @@ def test_task_has_a_docstring_and_help_for_each_option():
     finally:
         task.help.update(saved)
     assert not missing
+
+
+# What OK means. Without --require every tool is only listed; a summary saying
+# "all OK" under a column of "missing" read as a clean bill of health.
+
+
+def test_ok_without_require_says_nothing_was_required_and_counts_what_is_missing():
+    wanted = ["parted", "lvm", "thin", "multipath", "iscsiadm", "targetcli"]
+    findings = judge("host", probe("debian-bare.txt"), [], wanted)
+    assert {f.data["state"] for f in findings} == {"missing"}
+    assert all(f.severity is Severity.OK for f in findings)
+    assert ok_text(findings) == ("nothing required is missing (no --require given); "
+                                 "6 optional tools not installed")
+
+
+def test_ok_with_require_says_the_required_tools_are_usable():
+    findings = judge("host", probe("debian-ceph-zfs.txt"), ["parted"], ["parted", "ceph"])
+    assert ok_text(findings) == "every required tool is usable"
+    findings = judge("host", probe("debian-ceph-zfs.txt"), ["parted"], None)
+    # flashcache and vxvm are not there, zfs has no kernel module, the rest run in a
+    # container that cannot see the host's module tree.
+    assert ok_text(findings) == ("every required tool is usable; 2 optional tools not "
+                                 "installed; 1 optional tool broken; 7 optional tools "
+                                 "unconfirmed")
+
+
+@pytest.mark.parametrize("option", ["require", "tools"])
+@pytest.mark.parametrize("value", ["", ",", " , "])
+def test_an_option_that_names_no_tool_is_an_error_not_an_empty_selection(option, value):
+    # `--require "$TOOLS"` with TOOLS unset would otherwise be a check that is OK for ever.
+    with pytest.raises(UsageError, match=f"^--{option} names no tool"):
+        selection(**{"require": None, "tools": None, option: value})
+
+
+def test_selection_without_options_lists_every_tool_and_requires_none():
+    assert selection(None, None) == ([], None)
+    assert selection("thin_check", "parted,lvm2") == (["thin"], ["parted", "lvm"])

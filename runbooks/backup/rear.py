@@ -33,6 +33,7 @@ from ..core.targets import (
 PAGE = "runbooks/rear-check/"
 LAYOUT = "/var/lib/rear/layout/disklayout.conf"
 CHECKSUMS = "/var/lib/rear/layout/config/files.md5sum"
+IDENTICAL = "Disk layout is identical"  # what rear -v checklayout says when nothing changed
 # Where rear is, and the saved layout's modification time and first line. Constant:
 # nothing from the command line reaches this shell.
 PROBE_SCRIPT = r"""
@@ -101,12 +102,16 @@ def parse_checklayout(status: int, stdout: str, stderr: str) -> CheckLayout:
 
     Exit 1 is both "something changed" and rear's ordinary error status (not root,
     unknown workflow), so the messages decide: only "Disk layout has changed" or
-    "Configuration files have changed." make it a change.
+    "Configuration files have changed." make it a change. Exit 0 counts as
+    unchanged only with "Disk layout is identical" printed: a run that compared
+    nothing (no output at all) must not read as OK.
     """
     layout = "Disk layout has changed" in stdout
     config = "Configuration files have changed" in stdout
-    if status == 0:
+    if status == 0 and IDENTICAL in stdout:
         return CheckLayout(False, False)
+    if status == 0:
+        return CheckLayout(False, False, f"no verdict: it did not print '{IDENTICAL}'")
     if status == 1 and (layout or config):
         return CheckLayout(layout, config)
     return CheckLayout(False, False, _error_line(stdout, stderr, status))

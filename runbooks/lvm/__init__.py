@@ -35,6 +35,8 @@ HEALTH_HELP = {
     "meta_warn": "Thin pool metadata use in percent that is WARNING (default 70; running "
     "out of metadata is worse than running out of data).",
     "meta_crit": "Thin pool metadata use in percent that is CRITICAL (default 85).",
+    "vg": "Only these volume groups (comma separated). A name that matches no volume "
+    "group is UNKNOWN, as is a host without any.",
 }
 EXTEND_HELP = {
     "pool": "The thin pool to grow, as VG/POOL.",
@@ -53,6 +55,7 @@ def health(
     crit=90.0,
     meta_warn=70.0,
     meta_crit=85.0,
+    vg=None,
     host=None,
     hosts=None,
     limit=None,
@@ -74,7 +77,8 @@ def health(
     at --warn / --meta-warn, for a raid or mirror that resyncs or found
     mismatches, a legacy mirror, and thin pools that dmeventd does not
     monitor while autoextend or monitoring is expected. Every VG and LV that
-    is fine gets an OK line, so monitoring sees one service each.
+    is fine gets an OK line, so monitoring sees one service each. A host
+    without volume groups, or a --vg that matches none, is UNKNOWN.
     """
     from ..core.errors import UsageError
     from .collect import lvm_state
@@ -84,12 +88,13 @@ def health(
     if limits.data_warn > limits.data_crit or limits.meta_warn > limits.meta_crit:
         raise UsageError("--warn must not be larger than --crit, nor --meta-warn than "
                          "--meta-crit")
+    vgs = vg_names(vg)
     targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
                            known_hosts=known_hosts, accept_new=accept_new, identity=identity,
                            connect_timeout=connect_timeout, timeout=timeout)
 
     async def work(target: Target):
-        return judge_state(target.name, await lvm_state(target), limits)
+        return judge_state(target.name, await lvm_state(target), limits, vgs)
 
     report = collect_report("lvm.health", "LVM health", "volume", targets, work, int(parallel))
     judged = [f for f in report.findings if f.check == "lvm.health"]
@@ -103,6 +108,21 @@ def health(
     if meta:
         report.metrics["max_pool_metadata_percent"] = max(meta)
     finish(report, format)
+
+
+def vg_names(text: str | None) -> list[str] | None:
+    """--vg as a list of VG names (None: every VG); UsageError for an empty or bad one."""
+    from ..core.errors import UsageError
+    from ..core.targets import split_list
+
+    if text is None:
+        return None
+    names = split_list(text)
+    bad = [n for n in names if not NAME_RE.match(n) or n in (".", "..")]
+    if not names or bad:
+        raise UsageError(f"--vg must name volume groups (letters, digits and +_.-, not "
+                         f"starting with '-'): {text!r}")
+    return names
 
 
 def split_pool(text: str | None) -> tuple[str, str]:

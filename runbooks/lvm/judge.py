@@ -8,13 +8,21 @@ from ..core.findings import Finding, Severity
 from .parse import HEALTH_CHARS, LogicalVolume, LvmConfig, LvmState, VolumeGroup
 
 PAGE = "runbooks/lvm-health/"
+FULL_PAGE = "runbooks/thin-pool-full/"
 CHECK = "lvm.health"
+# Findings about what was selected rather than about a volume: "nothing to look at".
+SELECTION = "lvm.selection"
 WHY_POOL = ("a thin pool that runs out of data space stalls and then fails writes on every "
             "volume in it; out of metadata space it can corrupt its mappings")
 WHY_REDUNDANCY = "a mirror or raid leg that is missing or out of sync is redundancy you do not have"
 WHY_VG = "LVs with extents on a missing PV are partial: their data there is unreachable"
-# lv_health_status values that mean data is, or may be, unreachable.
-CRIT_HEALTH = {"partial", "failed", "out of data space", "metadata read only"}
+# lv_health_status values that mean data is, or may be, unreachable (lvm2 prints the
+# thin pool states with underscores: lib/report/report.c).
+CRIT_HEALTH = {"partial", "failed", "out_of_data", "metadata_read_only"}
+META_FULL_TEXT = ("metadata full: deactivate the pool and grow its metadata (lvextend "
+                  "--poolmetadatasize); lvconvert --repair fails on metadata that is only full")
+META_CHECK_TEXT = ("metadata check needed: lvconvert --repair with the pool inactive, and "
+                   "free extents for the repaired copy")
 
 
 @dataclass(frozen=True)
@@ -79,9 +87,14 @@ def judge_pool(target: str, lv: LogicalVolume, vg: VolumeGroup | None, config: L
     if health:
         severity = max(severity, health_severity)
         parts.append(health)
-    if lv.check_needed == "check needed":
+    page = PAGE + "#thin-pool"
+    if health == "out_of_data" or (lv.data_percent or 0) >= 100:
+        page = FULL_PAGE + "#data-full"
+    metadata_text = _metadata_trouble(lv, health)
+    if metadata_text:
         severity = Severity.CRIT
-        parts.append("metadata check needed (lvconvert --repair, offline)")
+        parts.append(metadata_text)
+        page = FULL_PAGE + "#metadata-full"
     monitored = lv.monitor != "not monitored"
     if config.monitoring is False or not monitored:
         if config.monitoring is False or config.autoextend_on:
@@ -103,7 +116,22 @@ def judge_pool(target: str, lv: LogicalVolume, vg: VolumeGroup | None, config: L
         parts.append(f"{vg.name} has {size_text(vg.free)} free to extend into"
                      if vg.free_extents else f"{vg.name} has no free extents: vgextend first")
     return Finding(CHECK, severity, target, lv.full_name, "; ".join(parts), why=WHY_POOL,
-                   page=PAGE + "#thin-pool", data=_lv_data(lv))
+                   page=page, data=_lv_data(lv))
+
+
+def _metadata_trouble(lv: LogicalVolume, health: str) -> str:
+    """What to do about the pool's metadata, '' when it is fine.
+
+    Full metadata is grown, not repaired: in the lab's thin-metadata-full
+    experiment lvconvert --repair failed on it (thin_repair could not allocate
+    in a spare as small as the full area), and growing it with the pool
+    inactive brought every volume back. Repair is for damaged metadata.
+    """
+    if lv.metadata_percent is not None and lv.metadata_percent >= 100:
+        return META_FULL_TEXT
+    if lv.check_needed == "check needed" or health == "metadata_read_only":
+        return META_CHECK_TEXT
+    return ""
 
 
 def judge_redundant(target: str, lv: LogicalVolume) -> Finding:
@@ -169,9 +197,42 @@ def _lv_data(lv: LogicalVolume) -> dict:
     return {"lv": lv.__dict__, "state": lv.state}
 
 
-def judge_state(target: str, state: LvmState, limits: Thresholds) -> list[Finding]:
-    """Findings for every VG and every visible LV the target knows."""
-    findings = [judge_vg(target, vg, state) for vg in state.vgs]
+def selected(state: LvmState, vgs: list[str] | None) -> tuple[LvmState, list[str]]:
+    """The part of ``state`` in volume groups ``vgs`` (all when None), and the names
+    asked for that match no volume group."""
+    if vgs is None:
+        return state, []
+    names = {vg.name for vg in state.vgs}
+    wanted = set(vgs)
+    part = LvmState([vg for vg in state.vgs if vg.name in wanted],
+                    [lv for lv in state.lvs if lv.vg in wanted],
+                    [pv for pv in state.pvs if pv.vg in wanted], state.config)
+    return part, [name for name in vgs if name not in names]
+
+
+def _nothing(target: str, message: str, found: list[str]) -> Finding:
+    return Finding(SELECTION, Severity.UNKNOWN, target, "", message, page=PAGE,
+                   why="a check that found nothing to look at cannot say that all is well",
+                   data={"volume_groups_found": found})
+
+
+def judge_state(target: str, state: LvmState, limits: Thresholds,
+                vgs: list[str] | None = None) -> list[Finding]:
+    """Findings for every VG (or those named in ``vgs``) and every visible LV in them.
+
+    No volume group at all, or a name in ``vgs`` that matches none, is UNKNOWN:
+    nothing was looked at, so nothing may read as OK.
+    """
+    found = [vg.name for vg in state.vgs]
+    if not found:
+        orphans = sum(1 for pv in state.pvs if not pv.vg)
+        extra = f"; {orphans} PV{'s' if orphans != 1 else ''} in no VG" if orphans else ""
+        return [_nothing(target, f"no volume group found (vgs lists none{extra}): nothing "
+                         "to check", found)]
+    state, unmatched = selected(state, vgs)
+    findings = [_nothing(target, f"no volume group named {name} (found: {', '.join(found)})",
+                         found) for name in unmatched]
+    findings += [judge_vg(target, vg, state) for vg in state.vgs]
     for lv in state.lvs:
         if lv.is_thin_pool:
             findings.append(judge_pool(target, lv, state.vg(lv.vg), state.config, limits))

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from ..core.errors import ParseError
 
 SECTION, EXIT = "BP-LVM", "BP-EXIT"
-# lv_attr character 9 (index 8): the volume's health as device-mapper reports it.
+# lv_attr character 9 (index 8): the volume's health as device-mapper reports it,
+# named as lv_health_status prints it where that field has a value for it
+# (out_of_data and metadata_read_only are thin pool states: lvm2's lib/report/report.c).
 HEALTH_CHARS = {"p": "partial", "r": "refresh needed", "m": "mismatches exist",
-                "w": "writemostly", "X": "unknown", "D": "out of data space",
-                "M": "metadata read only", "F": "failed", "E": "dm-writecache error"}
+                "w": "writemostly", "X": "unknown", "D": "out_of_data",
+                "M": "metadata_read_only", "F": "failed", "E": "dm-writecache error"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class LogicalVolume:
     metadata_percent: float | None
     pool: str
     origin: str
-    health: str  # lv_health_status: "", "partial", "refresh needed", ...
+    health: str  # lv_health_status: "", "partial", "refresh needed", "out_of_data", ...
     check_needed: str  # "check needed", "", or "unknown" when inactive
     sync_percent: float | None
     sync_action: str

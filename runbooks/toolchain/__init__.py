@@ -20,7 +20,6 @@ from ..core.targets import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_PARALLEL,
     Target,
-    split_list,
 )
 
 CHECK_HELP = {
@@ -86,16 +85,16 @@ def check(
     checks the kernel modules the tool needs (loaded, built in, loadable from
     /lib/modules, or absent). Package names follow the host's distribution
     family from /etc/os-release (Debian/Ubuntu or Fedora/RHEL). Without
-    --require the result is a listing and always OK.
+    --require the result is a listing and OK whatever is missing; the summary
+    then says so and counts the optional tools that are not installed.
     """
     from ..core.render import check_format
     from .collect import collect
-    from .judge import USABLE, judge, resolve
+    from .judge import USABLE, judge, ok_text, selection
     from .parse import parse_probe
 
     fmt = check_format(format)
-    required = resolve(split_list(require))
-    only = resolve(split_list(tools)) or None
+    required, only = selection(require, tools)
     targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
                            known_hosts=known_hosts, accept_new=accept_new, identity=identity,
                            connect_timeout=connect_timeout, timeout=timeout)
@@ -108,6 +107,7 @@ def check(
     tools_seen = [f for f in report.findings if f.check == "toolchain.tool"]
     report.metrics["usable"] = sum(1 for f in tools_seen if f.data["state"] == USABLE)
     report.metrics["missing"] = sum(1 for f in tools_seen if f.data["state"] == "missing")
+    report.ok_text = ok_text(report.findings)
     if fmt == "table":
         _listing(report, sys.stdout)
     finish(report, fmt)

@@ -16,11 +16,13 @@ broken is CRIT, an unconfirmed one WARN.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ParseError, UsageError
 from ..core.findings import Finding, Severity
+from ..core.targets import split_list
 from .parse import Probe, distribution_family
 
 PAGE = "runbooks/toolchain/"
@@ -67,7 +69,8 @@ TOOLS: tuple[Tool, ...] = (
     Tool("lvm", "LVM logical volumes", "lvm", "lvm segtypes", works=r"(?m)^\s*linear$",
          modules=("dm_mod",), debian="lvm2", rhel="lvm2", aliases=("lvm2",),
          version_from="lvm2"),
-    Tool("thin", "LVM thin pool metadata check and repair (thin_check)", "thin",
+    Tool("thin", "thin pool metadata check and repair (thin_check: without it LVM "
+         "activates no thin pool)", "thin",
          "thin_check --version", version=r"(\d+\.\d+[\w.+~-]*)",
          modules=("dm_mod", "dm_thin_pool"), debian="thin-provisioning-tools",
          rhel="device-mapper-persistent-data",
@@ -131,6 +134,40 @@ def resolve(names: list[str]) -> list[str]:
         if key not in keys:
             keys.append(key)
     return keys
+
+
+def selection(require: str | None, tools: str | None) -> tuple[list[str], list[str] | None]:
+    """--require and --tools as tool keys (``None``: every tool is listed).
+
+    An option given with no name in it (``--require ""`` from an empty variable)
+    is an error, not "nothing required": a monitoring check built that way would
+    be OK for ever.
+    """
+    for option, value in (("--require", require), ("--tools", tools)):
+        if value is not None and not split_list(value):
+            raise UsageError(f"{option} names no tool: give tool names, comma separated "
+                             f"(or leave {option} out)")
+    return resolve(split_list(require)), resolve(split_list(tools)) or None
+
+
+STATE_WORDS = {MISSING: "not installed", BROKEN: "broken", UNCONFIRMED: "unconfirmed"}
+
+
+def ok_text(findings: list[Finding]) -> str:
+    """What OK means when no tool is a problem: only required tools count, so say so.
+
+    'nothing required is missing (no --require given); 6 optional tools not installed'
+    """
+    tools = [f for f in findings if f.check == "toolchain.tool"]
+    if any(f.data["required"] for f in tools):
+        head = "every required tool is usable"
+    else:
+        head = "nothing required is missing (no --require given)"
+    states = Counter(f.data["state"] for f in tools
+                     if not f.data["required"] and f.data["state"] in STATE_WORDS)
+    tail = [f"{states[s]} optional tool{'' if states[s] == 1 else 's'} {STATE_WORDS[s]}"
+            for s in (MISSING, BROKEN, UNCONFIRMED) if states[s]]
+    return "; ".join([head, *tail])
 
 
 @dataclass
