@@ -1,8 +1,10 @@
 """Breaking Point: storage runbooks as Invoke tasks, and the lab that breaks things.
 
 Every subpackage is one domain (mounts, lab, ...) exposing an Invoke
-``Collection`` named ``ns``. Modules import heavy libraries lazily so that
-``invoke --list`` stays well under half a second.
+``Collection`` named ``ns``, except ``core`` (what the domains share), ``site``
+(the site build; its collection is ``site.tasks.ns``) and ``testsuite`` (the
+``test`` task). runbooks.namespace assembles them. Modules import heavy
+libraries lazily so that ``invoke --list`` stays well under half a second.
 """
 
 __version__ = "0.1.0"

@@ -1,30 +1,58 @@
-"""Assemble the task tree shared by tasks.py and the ``bp`` command."""
+"""Assemble the task trees: the monitoring one for ``bp``, the full one for tasks.py.
+
+A monitored host gets the runbooks and the change journal (``bp``); a checkout
+also gets the lab, the site build and the test suite (``invoke``). The
+monitoring tree never imports the lab or the site code, so ``bp`` stays the
+same whether or not those packages are installed next to it.
+"""
 
 from __future__ import annotations
 
-from invoke import Collection
+from collections.abc import Iterable
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from .core.entry import quiet_broken_pipe, typed_tree
+if TYPE_CHECKING:  # Invoke is imported when a tree is built (bp imports it its own way)
+    from invoke import Collection, Task
+
+# Runbook domains in the order `--list` shows them, then the change journal.
+RUNBOOKS = ("mounts", "mfs", "login", "backup", "lvm", "toolchain", "patching")
+MONITORING = (*RUNBOOKS, "changes")
+# Collections whose module has another name (core.changes is the journal itself).
+MODULES = {"changes": "journal_tasks"}
+
+
+def _collection(name: str) -> Collection:
+    return import_module(f"{__package__}.{MODULES.get(name, name)}").ns
+
+
+def _tree(collections: Iterable[Collection], tasks: Iterable[Task] = ()) -> Collection:
+    from invoke import Collection
+
+    from .core.entry import quiet_broken_pipe, typed_tree
+
+    # Both entry points come through here, so `… | head` ends quietly for both.
+    quiet_broken_pipe()
+    ns = Collection()
+    for collection in collections:
+        ns.add_collection(collection)
+    for task in tasks:
+        ns.add_task(task)
+    return typed_tree(ns)
+
+
+def monitoring(only: Iterable[str] = MONITORING) -> Collection:
+    """The runbooks and ``changes`` (what ``bp`` offers), typed (see core.entry).
+
+    ``only`` names the domains to import, in MONITORING order, when the caller
+    knows it needs fewer (``bp mounts.audit`` needs only ``mounts``).
+    """
+    wanted = set(only)
+    return _tree(_collection(name) for name in MONITORING if name in wanted)
 
 
 def build() -> Collection:
-    """Every collection, with typed options (see core.entry).
+    """Every collection (what tasks.py offers): the site, the lab, the runbooks, the tests."""
+    from .testsuite import test
 
-    Both entry points call this, so it also makes `… | head` end quietly for both.
-    """
-    from . import backup, changes, devtasks, lab, login, lvm, mfs, mounts, patching, toolchain
-
-    quiet_broken_pipe()
-    ns = Collection()
-    ns.add_collection(devtasks.site)
-    ns.add_collection(lab.ns)
-    ns.add_collection(mounts.ns)
-    ns.add_collection(mfs.ns)
-    ns.add_collection(login.ns)
-    ns.add_collection(backup.ns)
-    ns.add_collection(lvm.ns)
-    ns.add_collection(toolchain.ns)
-    ns.add_collection(patching.ns)
-    ns.add_collection(changes.ns)
-    ns.add_task(devtasks.test)
-    return typed_tree(ns)
+    return _tree((_collection(name) for name in ("site.tasks", "lab", *MONITORING)), [test])

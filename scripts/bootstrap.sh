@@ -17,22 +17,30 @@ if [ ! -x .venv/bin/python ] && ! python3 -c 'import ensurepip' 2>/dev/null; the
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
-extras=${1:+[$1]}
+# The site build's tools always; the test tools when asked.
+extras="[site${1:+,$1}]"
 echo "bootstrap: installing breaking-point${extras} into .venv" >&2
 # (pip's notes about find-links folders that do not exist on this machine are noise)
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" \
     2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 # The site's search shim, from the npm registry (the site itself loads nothing
 # from other hosts).
-.venv/bin/python -m runbooks.vendor
+.venv/bin/python -m runbooks.site.vendor
 
-if [ "${1:-}" = test ] && ! command -v chromium >/dev/null; then
-    # The browser test drives Debian's Chromium (Playwright's own download is not used).
+# Debian packages the tests use, installed when missing: COMMAND PACKAGE WHAT-NEEDS-IT
+need_debian_package() {
+    command -v "$1" >/dev/null && return 0
     if [ "$(id -u)" != 0 ]; then
-        echo "error: the browser test needs Debian's chromium; run as root or: apt-get install chromium" >&2
+        echo "error: $3 needs Debian's $2; run as root or: apt-get install $2" >&2
         exit 1
     fi
-    echo "bootstrap: installing chromium for the browser test" >&2
+    echo "bootstrap: installing $2 for $3" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+if [ "${1:-}" = test ]; then
+    # The browser test drives Debian's Chromium (Playwright's own download is not used).
+    need_debian_package chromium chromium "the browser test"
+    # tests/test_shellcheck.py lints every shell script under runbooks/.
+    need_debian_package shellcheck shellcheck "the shell script test"
 fi

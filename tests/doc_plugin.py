@@ -19,7 +19,7 @@ from typing import Any
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser
 
-from runbooks.docfences import console_blocks
+from runbooks.site.fences import console_blocks
 from tests.docblocks import (
     HOST_MARK,
     NOT_EXECUTED,
@@ -106,7 +106,7 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     """Write docs/data/verified.json for the pages whose blocks ran."""
     from datetime import UTC, datetime
 
-    from runbooks import verified
+    from runbooks.site import verified
 
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     pages = {}

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbooks.docfences import NOT_EXECUTED, Fence, fences, front_matter
+from runbooks.site.fences import NOT_EXECUTED, Fence, fences, front_matter
 
 __all__ = ["NOT_EXECUTED", "Fence", "fences", "front_matter"]
 

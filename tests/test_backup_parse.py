@@ -4,7 +4,6 @@ The Bacula samples are real output of the lab (Debian's Bacula 9.6.7); the
 Bareos sample is reconstructed (see tests/data/bareos/FORMATS.md).
 """
 
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,7 @@ from runbooks.backup.parse import (
 )
 from runbooks.core.errors import ParseError, TargetError
 from runbooks.core.findings import Severity
-
-DATA = Path(__file__).parent / "data"
+from tests.helpers import DATA
 
 
 def sample(name: str) -> str:

@@ -6,16 +6,14 @@ import multiprocessing
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from runbooks.core import changes
 from runbooks.core.errors import RunbookError, UsageError
 from runbooks.core.targets import LocalTarget, SSHTarget
+from tests.helpers import INVOKE, REPO, run_task
 
-REPO = Path(__file__).resolve().parents[1]
-INVOKE = [sys.executable, "-m", "invoke"]
 STEP = {"description": "touch a file", "argv": ["touch", "f"], "undo": ["rm", "-f", "f"]}
 
 
@@ -236,9 +234,7 @@ def test_two_concurrent_apply_runs_both_appear_in_changes_list(state):
     assert [line.split(";")[0] for line in recorded] == ["recorded as change 3",
                                                          "recorded as change 4"]
 
-    listing = subprocess.run([*INVOKE, "changes.list"], cwd=REPO, capture_output=True,
-                             text=True, check=False, env={**os.environ, "BP_STATE_DIR":
-                                                          str(state)})
+    listing = run_task("changes.list", env={**os.environ, "BP_STATE_DIR": str(state)})
     heads = [line.split() for line in listing.stdout.splitlines() if line.split()[0].isdigit()]
     assert [(h[0], "undone" if "undone" in h else h[-1]) for h in heads] == [
         ("1", "undone"), ("2", "undone"), ("3", "applied"), ("4", "applied")], listing.stdout

@@ -23,8 +23,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from runbooks.namespace import build  # noqa: E402
-from runbooks.reference import _arguments, describe  # noqa: E402
+from runbooks.namespace import build, monitoring  # noqa: E402
+from runbooks.site.reference import _arguments, describe  # noqa: E402
 
 BP = Path(sys.executable).with_name("bp")
 PROGRAMS = {"invoke": [sys.executable, "-m", "invoke"], "bp": [str(BP)]}
@@ -39,6 +39,7 @@ def _tasks() -> dict[str, list]:
 
 
 TASKS = _tasks()
+BP_TASKS = set(monitoring().task_names)
 NUMERIC = [(task, arg.names[0], arg.kind) for task, args in TASKS.items() for arg in args
            if arg.kind in (int, float)]
 
@@ -48,11 +49,17 @@ def program(name: str) -> list[str]:
     return PROGRAMS[name]
 
 
+def offered_by(task: str) -> list[str]:
+    """The programs that offer ``task``: `bp` has the runbooks and changes, not lab or site."""
+    return [name for name in PROGRAMS if name == "invoke" or task in BP_TASKS]
+
+
 def run_both(*args: str, timeout: float = 60) -> dict[str, subprocess.CompletedProcess]:
-    """Run the same command line with `invoke` and with `bp`, at the same time."""
+    """Run the same command line with `invoke` and (for its tasks) `bp`, at the same time."""
+    task = next(a for a in args if not a.startswith("-"))
     procs = {name: subprocess.Popen([*program(name), *args], cwd=REPO, text=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for name in PROGRAMS}
+             for name in offered_by(task)}
     done = {}
     for name, proc in procs.items():
         out, err = proc.communicate(timeout=timeout)
@@ -96,6 +103,29 @@ def test_garbage_for_a_number_is_one_line_and_exit_3(task, flag, kind):
 def test_every_spelling_of_a_bad_number_is_caught(args):
     for proc in run_both(*args).values():
         assert_usage_error(proc, "expects")
+
+
+CHANGE_LINES = {
+    "mounts.fix": ["/srv"],
+    "mfs.repair": ["/mnt/mfs/file"],
+    "lvm.extend-pool": ["--pool", "vg/pool", "--size", "+1G"],
+    "login.trim-motd": [],
+    "login.restore-motd": [],
+}
+
+
+def test_every_change_task_is_listed_here():
+    changes = {task for task, args in TASKS.items()
+               if any(a.name == "apply" for a in args) and task != "changes.undo"}
+    assert changes == set(CHANGE_LINES)
+
+
+@pytest.mark.parametrize("task", sorted(CHANGE_LINES))
+def test_a_change_refuses_two_targets_before_touching_either(task):
+    for proc in run_both(task, *CHANGE_LINES[task], "--host", "web1,web2").values():
+        assert_usage_error(proc, f"{task} changes one target at a time; give one --host, "
+                           "--container or inventory host (--limit)")
+        assert proc.stdout == ""
 
 
 def test_bp_types_its_own_options_too():

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from runbooks.core.findings import SITE_URL, docs_url, site_path
-from runbooks.sitelinks import _Refs
+from runbooks.site.links import _Refs
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 PAGE_REF = re.compile(r"^(?:runbooks|stories|lessons|tolerances)/[a-z0-9-]+(?:/|\.md)(?:#[\w-]*)?$")
 ANY = object()  # a part whose value is only known at run time
 

@@ -1,17 +1,13 @@
 """Ansible inventories as host lists: groups, children, vars, and errors naming file and line."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from runbooks.core.errors import UsageError
 from runbooks.core.inventory import load_inventory, parse_ini, parse_yaml, select_hosts
 from runbooks.core.targets import select_targets
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
 
 INI = """
 # storage fleet
@@ -122,8 +118,7 @@ def test_an_inventory_without_hosts_is_an_error():
 
 def _invoke(*args):
     env = {k: v for k, v in os.environ.items() if k != "BP_INVENTORY"}
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, check=False, timeout=120)
+    return run_task(*args, env=env)
 
 
 @pytest.mark.parametrize("task", [

@@ -1,23 +1,14 @@
 """backup.status against a real Bacula 9.6 director, storage daemon and file daemons."""
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from runbooks.lab import bacula, faults
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
 
 pytestmark = pytest.mark.lab
-
-
-def invoke(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
-                          capture_output=True, text=True, check=False, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +21,7 @@ def bacula_lab(lab):
 
 
 def status(director_name, *extra):
-    proc = invoke("backup.status", "--container", director_name, *extra)
+    proc = run_task("backup.status", "--container", director_name, *extra)
     return proc
 
 
@@ -138,7 +129,7 @@ def test_hostile_config_path_is_data_not_code(bacula_lab):
 
 def test_host_without_bconsole_is_a_one_line_error(bacula_lab):
     facts, _ = bacula_lab
-    proc = invoke("backup.status", "--container", facts["storage"], "--config", "/nonexistent")
+    proc = run_task("backup.status", "--container", facts["storage"], "--config", "/nonexistent")
     # The storage daemon's host has the bacula-console package too (one image):
     # the missing piece there is the configuration.
     assert proc.returncode == 3

@@ -6,13 +6,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
 from runbooks.lab import engine
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.lab
 
 CHILD_TEST = textwrap.dedent(

@@ -2,15 +2,14 @@
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from runbooks.lab import faults
+from tests.helpers import INVOKE, REPO, run_task
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.lab
 
 
@@ -22,11 +21,9 @@ def fleet(lab):
 
 
 def audit(facts, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "mounts.audit", "--hosts", "@" + facts["inventory"],
-         "--known-hosts", facts["known_hosts"], "--identity", facts["identity"],
-         "--mount-point", "/etc/hosts", *args],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
+    return run_task("mounts.audit", "--hosts", "@" + facts["inventory"],
+                    "--known-hosts", facts["known_hosts"], "--identity", facts["identity"],
+                    "--mount-point", "/etc/hosts", *args, timeout=300)
 
 
 def test_twenty_hosts_four_broken_nothing_hangs(fleet):
@@ -68,8 +65,7 @@ def test_limit_selects_a_group_and_healed_hosts_answer(fleet):
 def test_inventory_syntax_error_names_file_and_line(tmp_path):
     bad = tmp_path / "inv.ini"
     bad.write_text("[fleet]\nhost01 ansible_port\n")
-    proc = subprocess.run([sys.executable, "-m", "invoke", "mounts.audit", "--hosts", f"@{bad}"],
-                          cwd=REPO, capture_output=True, text=True, check=False)
+    proc = run_task("mounts.audit", "--hosts", f"@{bad}")
     assert proc.returncode == 3
     assert proc.stderr.strip() == (f"error: {bad}:2: expected key=value after the host, "
                                    "found 'ansible_port'")
@@ -79,10 +75,9 @@ def _login(facts, task, host, *args):
     port = next(line.split("ansible_port=")[1].split()[0]
                 for line in Path(facts["inventory"]).read_text().splitlines()
                 if line.startswith(host + " "))
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", f"login.{task}", "--host", f"root@127.0.0.1:{port}",
-         "--known-hosts", facts["known_hosts"], "--identity", facts["identity"], *args],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
+    return run_task(f"login.{task}", "--host", f"root@127.0.0.1:{port}",
+                    "--known-hosts", facts["known_hosts"], "--identity", facts["identity"],
+                    *args, timeout=300)
 
 
 def _motd_state(container):
@@ -121,7 +116,7 @@ def test_ctrl_c_stops_cleanly_and_reports_what_finished(fleet):
     faults.inject(hosts[2], "isolate")  # host03 would hang until its time-outs
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "invoke", "mounts.audit", "--hosts", "@" + facts["inventory"],
+            [*INVOKE, "mounts.audit", "--hosts", "@" + facts["inventory"],
              "--known-hosts", facts["known_hosts"], "--identity", facts["identity"],
              "--mount-point", "/etc/hosts", "--connect-timeout", "30", "--format", "json"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -155,10 +150,8 @@ def test_ssh_config_user_port_identity_and_proxyjump_are_honoured(fleet, tmp_pat
     (ssh / "known_hosts").write_text(f"[127.0.0.1]:{ports['host01']} {key_of['host01']}\n"
                                      f"{inner_ip} {key_of['host02']}\n")
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "invoke", "mounts.audit", "--host", "web1,web2",
-         "--mount-point", "/etc/hostname", "--format", "json"],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=120, env=env)
+    proc = run_task("mounts.audit", "--host", "web1,web2", "--mount-point", "/etc/hostname",
+                    "--format", "json", env=env)
     doc = json.loads(proc.stdout)
     assert doc["metrics"]["unreachable"] == 0, proc.stderr
     assert {f["target"] for f in doc["findings"]} == {"web1", "web2"}
@@ -195,8 +188,7 @@ def _changed_state(container):
 
 
 def _invoke(env, *args):
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, check=False, timeout=300)
+    return run_task(*args, env=env, timeout=300)
 
 
 def test_undo_through_an_inventory_host_puts_it_back_byte_for_byte(fleet, tmp_path):

@@ -1,21 +1,14 @@
 """mounts.audit and mounts.fix against a real ext4 loop mount in a lab container."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
+
 HOSTILE = "/srv/it's a \"nas\" $(touch /tmp/pwned); `touch /tmp/pwned2`"
 
 pytestmark = pytest.mark.lab
-
-
-def invoke(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
-                          capture_output=True, text=True, check=False, timeout=120, env=env)
 
 
 @pytest.fixture
@@ -33,8 +26,8 @@ def exec_ok(container, *argv):
 
 def test_unsafe_mount_is_critical_and_named(nas):
     name, _ = nas
-    proc = invoke("mounts.audit", "--container", name, "--mount-point", "/srv/*",
-                  "--format", "nagios")
+    proc = run_task("mounts.audit", "--container", name, "--mount-point", "/srv/*",
+                    "--format", "nagios")
     assert proc.returncode == 2, proc.stderr
     first = proc.stdout.splitlines()[0]
     assert first.startswith(
@@ -46,8 +39,8 @@ def test_unsafe_mount_is_critical_and_named(nas):
 
 def test_json_one_finding_per_problem(nas):
     name, _ = nas
-    proc = invoke("mounts.audit", "--container", name, "--mount-point", "/srv/*",
-                  "--format", "json")
+    proc = run_task("mounts.audit", "--container", name, "--mount-point", "/srv/*",
+                    "--format", "json")
     doc = json.loads(proc.stdout)
     problems = [(f["subject"], f["data"]["option"], f["severity"], f["data"]["source"])
                 for f in doc["findings"] if f["severity"] != "OK"]
@@ -63,8 +56,8 @@ def test_json_one_finding_per_problem(nas):
 def test_clean_mounts_exit_zero(nas):
     name, container = nas
     exec_ok(container, "umount", "/srv/nas")
-    proc = invoke("mounts.audit", "--container", name, "--mount-point", "/srv/*",
-                  "--format", "nagios")
+    proc = run_task("mounts.audit", "--container", name, "--mount-point", "/srv/*",
+                    "--format", "nagios")
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("MOUNTS OK - ")
 
@@ -73,20 +66,20 @@ def test_an_unmounted_volume_is_unknown_not_ok(nas):
     # No false green: the NAS volume did not come up, its mount point is an empty folder.
     name, container = nas
     exec_ok(container, "umount", "/srv/nas")
-    proc = invoke("mounts.audit", "--container", name, "--mount-point", "/srv/nas",
-                  "--format", "nagios")
+    proc = run_task("mounts.audit", "--container", name, "--mount-point", "/srv/nas",
+                    "--format", "nagios")
     assert proc.returncode == 3, proc.stdout
     assert proc.stdout.splitlines() == [
         "MOUNTS UNKNOWN - no mount at /srv/nas | targets=1 unreachable=0 mounts=0",
         f"[UNKNOWN] {name}: no mount at /srv/nas",
     ]
-    fix = invoke("mounts.fix", "/srv/nas", "--container", name)
+    fix = run_task("mounts.fix", "/srv/nas", "--container", name)
     assert fix.returncode == 3
     assert fix.stderr.strip() == "error: '/srv/nas' is not a mount point"
 
 
 def test_missing_container_is_unknown_with_one_line():
-    proc = invoke("mounts.audit", "--container", "bp-no-such-container", "--format", "nagios")
+    proc = run_task("mounts.audit", "--container", "bp-no-such-container", "--format", "nagios")
     assert proc.returncode == 3
     assert proc.stderr.strip() == "error: bp-no-such-container: no such container"
 
@@ -98,13 +91,13 @@ def test_hostile_mount_point_reported_and_fixed_without_running_anything(nas, tm
     exec_ok(container, "mkfs.ext4", "-q", "-F", "/srv/hostile.img")
     exec_ok(container, "mount", "-o", "loop,barrier=0", "/srv/hostile.img", HOSTILE)
 
-    doc = json.loads(invoke("mounts.audit", "--container", name, "--format", "json").stdout)
+    doc = json.loads(run_task("mounts.audit", "--container", name, "--format", "json").stdout)
     assert (HOSTILE, "nobarrier") in {
         (f["subject"], f["data"].get("option")) for f in doc["findings"]
     }
 
     env = {"BP_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    applied = invoke("mounts.fix", HOSTILE, "--container", name, "--apply", env=env)
+    applied = run_task("mounts.fix", HOSTILE, "--container", name, "--apply", env=env)
     assert applied.returncode == 0, applied.stderr
     assert f"done: turn write barriers back on for {HOSTILE} (was nobarrier)" in applied.stdout
     mounts = exec_ok(container, "cat", "/proc/mounts")
@@ -114,6 +107,6 @@ def test_hostile_mount_point_reported_and_fixed_without_running_anything(nas, tm
     code, _ = container.exec_run(["sh", "-c", "ls /tmp/pwned* 2>/dev/null"])
     assert code != 0, "a hostile mount point name ran a command"
 
-    undone = invoke("changes.undo", "1", "--apply", env=env)
+    undone = run_task("changes.undo", "1", "--apply", env=env)
     assert undone.returncode == 0, undone.stderr
     assert "nobarrier" in exec_ok(container, "grep", "it's", "/proc/mounts")

@@ -1,13 +1,11 @@
 """patching.stale-libs and patching.openssl against a real libssl3 reinstall in a lab container."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
+
 REINSTALL = "dpkg -i /var/cache/lab/libssl3_*.deb >/dev/null"
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 LIBCRYPTO = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
@@ -40,11 +38,6 @@ time.sleep(3600)
 pytestmark = pytest.mark.lab
 
 
-def invoke(*args):
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
-                          capture_output=True, text=True, check=False, timeout=120)
-
-
 @pytest.fixture
 def tls_host(lab):
     facts = lab.up("patching")
@@ -59,7 +52,7 @@ def sh(container, script):
 
 
 def stale(name, *options):
-    proc = invoke("patching.stale-libs", "--container", name, *options)
+    proc = run_task("patching.stale-libs", "--container", name, *options)
     return proc, (json.loads(proc.stdout) if "json" in options else None)
 
 
@@ -72,7 +65,7 @@ def test_before_the_upgrade_nothing_is_stale_and_openssl_is_fine(tls_host):
     proc, _ = stale(facts["container"], "--format", "nagios")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("PATCHING OK - Stale libraries: OK |")
-    openssl = invoke("patching.openssl", "--container", facts["container"], "--format", "json")
+    openssl = run_task("patching.openssl", "--container", facts["container"], "--format", "json")
     assert openssl.returncode == 0, openssl.stdout
     doc = json.loads(openssl.stdout)
     assert {f["subject"] for f in doc["findings"]} >= {"package libssl3", "openssl version",
@@ -109,12 +102,12 @@ def test_reinstall_leaves_services_on_the_deleted_library_until_restarted(tls_ho
     assert filtered.stdout.startswith("PATCHING UNKNOWN - no process maps a library matching "
                                       "libfoo (")
 
-    ssh = invoke("patching.stale-libs", "--host", facts["ssh"], "--known-hosts",
-                 facts["known_hosts"], "--identity", facts["identity"], "--format", "json")
+    ssh = run_task("patching.stale-libs", "--host", facts["ssh"], "--known-hosts",
+                   facts["known_hosts"], "--identity", facts["identity"], "--format", "json")
     assert ssh.returncode == 2, ssh.stderr
     assert set(problems(json.loads(ssh.stdout))) == {LIBSSL, LIBCRYPTO}
 
-    openssl = invoke("patching.openssl", "--container", name, "--format", "json")
+    openssl = run_task("patching.openssl", "--container", name, "--format", "json")
     assert openssl.returncode == 1, openssl.stdout
     assert set(problems(json.loads(openssl.stdout))) == {LIBSSL + " (deleted)",
                                                        LIBCRYPTO + " (deleted)"}
@@ -166,7 +159,7 @@ def test_unprivileged_scan_is_unknown(tls_host):
 
 
 def test_missing_container_is_unknown_with_one_line():
-    proc = invoke("patching.stale-libs", "--container", "bp-no-such-container",
-                  "--format", "nagios")
+    proc = run_task("patching.stale-libs", "--container", "bp-no-such-container",
+                    "--format", "nagios")
     assert proc.returncode == 3
     assert proc.stderr.strip() == "error: bp-no-such-container: no such container"

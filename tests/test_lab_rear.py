@@ -5,14 +5,12 @@ container cannot build the rescue ISO itself: it has no kernel image).
 """
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
+
 LAYOUT = "/var/lib/rear/layout/disklayout.conf"
 CHECKSUMS = "/var/lib/rear/layout/config/files.md5sum"
 
@@ -20,8 +18,7 @@ pytestmark = pytest.mark.lab
 
 
 def invoke(*args):
-    return subprocess.run([sys.executable, "-m", "invoke", "backup.rear-check", *args],
-                          cwd=REPO, capture_output=True, text=True, check=False, timeout=180)
+    return run_task("backup.rear-check", *args, timeout=180)
 
 
 def exec_ok(container, *argv):

@@ -2,13 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
+
 HOSTILE = "/srv/o'neil \"$(touch /tmp/pwned)\"; touch /tmp/pwned2 #"
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLWWGWWpdLFgUj0ObHqXm6Zn"
 
@@ -28,8 +27,7 @@ def invoke(*args, home=None, state=None):
         env["HOME"] = str(home)
     if state:
         env["BP_STATE_DIR"] = str(state)
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, check=False, timeout=120)
+    return run_task(*args, env=env)
 
 
 def ssh_args(facts, known_hosts=None):

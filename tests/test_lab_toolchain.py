@@ -1,13 +1,11 @@
 """toolchain.check against the toolchain lab: a bare Debian host and one with the tools."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
+
 DEBIAN_PACKAGES = {
     "parted": "parted", "lvm": "lvm2", "thin": "thin-provisioning-tools", "lvmcache": "lvm2",
     "bcache": "bcache-tools", "multipath": "multipath-tools", "iscsiadm": "open-iscsi",
@@ -20,13 +18,8 @@ INSTALLED_IN_FULL = ("lvm", "thin", "lvmcache", "bcache", "multipath", "iscsiadm
 pytestmark = pytest.mark.lab
 
 
-def invoke(*args):
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
-                          capture_output=True, text=True, check=False, timeout=120)
-
-
 def check_json(container, *args):
-    proc = invoke("toolchain.check", "--container", container, "--format", "json", *args)
+    proc = run_task("toolchain.check", "--container", container, "--format", "json", *args)
     return proc, {f["subject"]: f for f in json.loads(proc.stdout)["findings"]}
 
 
@@ -73,8 +66,8 @@ def test_full_host_shows_the_tools_installed_with_versions(toolchain):
 
 def test_require_multipath_on_the_bare_host_is_critical_and_names_it(toolchain):
     facts, _, _ = toolchain
-    proc = invoke("toolchain.check", "--container", facts["bare"], "--require", "multipath",
-                  "--format", "nagios")
+    proc = run_task("toolchain.check", "--container", facts["bare"], "--require", "multipath",
+                    "--format", "nagios")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout.startswith("TOOLCHAIN CRITICAL - multipath: missing: multipath not "
                                   "found; install multipath-tools |")
@@ -82,8 +75,8 @@ def test_require_multipath_on_the_bare_host_is_critical_and_names_it(toolchain):
 
 def test_listing_without_require_says_what_its_ok_means(toolchain):
     facts, _, _ = toolchain
-    proc = invoke("toolchain.check", "--container", facts["bare"], "--tools",
-                  "parted,multipath", "--format", "nagios")
+    proc = run_task("toolchain.check", "--container", facts["bare"], "--tools",
+                    "parted,multipath", "--format", "nagios")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith(
         "TOOLCHAIN OK - Storage toolchain: 2 tools checked, nothing required is missing (no "
@@ -91,8 +84,8 @@ def test_listing_without_require_says_what_its_ok_means(toolchain):
 
 
 def test_an_empty_require_is_exit_3_not_a_check_that_is_ok_for_ever():
-    proc = invoke("toolchain.check", "--container", "bp-never-reached", "--require", "",
-                  "--format", "nagios")
+    proc = run_task("toolchain.check", "--container", "bp-never-reached", "--require", "",
+                    "--format", "nagios")
     assert proc.returncode == 3
     assert proc.stderr.strip() == ("error: --require names no tool: give tool names, comma "
                                    "separated (or leave --require out)")
@@ -101,14 +94,14 @@ def test_an_empty_require_is_exit_3_not_a_check_that_is_ok_for_ever():
 
 def test_require_an_unknown_tool_is_a_usage_error(toolchain):
     facts, _, _ = toolchain
-    proc = invoke("toolchain.check", "--container", facts["bare"], "--require", "flashcash")
+    proc = run_task("toolchain.check", "--container", facts["bare"], "--require", "flashcash")
     assert proc.returncode == 3
     assert proc.stderr.strip().startswith("error: unknown tool 'flashcash': choose from ")
 
 
 def test_unknown_container_is_one_line_and_exit_3():
-    proc = invoke("toolchain.check", "--container", "bp-no-such-container", "--format",
-                  "nagios")
+    proc = run_task("toolchain.check", "--container", "bp-no-such-container", "--format",
+                    "nagios")
     assert proc.returncode == 3
     assert proc.stderr.strip() == "error: bp-no-such-container: no such container"
     assert proc.stdout.startswith("TOOLCHAIN UNKNOWN - ")
@@ -150,7 +143,7 @@ def test_the_probe_writes_nothing_on_the_host(toolchain):
     facts, _, full = toolchain
     exec_ok(full, "sh", "-c", "rm -rf /dev/mapper /root/.targetcli && touch /tmp/.marker "
             "&& sleep 1")
-    proc = invoke("toolchain.check", "--container", facts["full"])
+    proc = run_task("toolchain.check", "--container", facts["full"])
     assert proc.returncode == 0, proc.stderr
     changed = exec_ok(full, "sh", "-c", "find / -newer /tmp/.marker -not -path '/proc/*' "
                       "-not -path '/sys/*' 2>/dev/null; true")

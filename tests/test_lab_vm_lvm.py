@@ -6,12 +6,11 @@ leaves the volume group as the next one expects it.
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
+
 pytestmark = pytest.mark.lab
 
 
@@ -31,10 +30,9 @@ def in_vm(facts, script, check=True):
 
 
 def runbook(facts, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args, "--hosts", facts["inventory"], "--limit",
-         "lvm-vm", "--known-hosts", facts["known_hosts"], "--identity", facts["identity"]],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    return run_task(*args, "--hosts", facts["inventory"], "--limit", "lvm-vm",
+                    "--known-hosts", facts["known_hosts"], "--identity", facts["identity"],
+                    timeout=300)
 
 
 def test_vm_boots_a_kernel_with_device_mapper(vm_lab):

@@ -7,20 +7,12 @@ judged without usage figures. Fill levels of active pools need the VM lab.
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import run_task
 
 pytestmark = pytest.mark.lab
-
-
-def invoke(*args):
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
-                          capture_output=True, text=True, check=False, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +33,7 @@ def lvm_meta(lab):
 
 
 def test_health_judges_every_inactive_volume(lvm_meta):
-    proc = invoke("lvm.health", "--container", lvm_meta, "--format", "json")
+    proc = run_task("lvm.health", "--container", lvm_meta, "--format", "json")
     assert proc.returncode == 1, proc.stderr  # the legacy mirror only
     findings = {f["subject"]: f for f in json.loads(proc.stdout)["findings"]}
     assert set(findings) == {"vglab", "vglab/plain", "vglab/pool", "vglab/pool2",
@@ -55,14 +47,14 @@ def test_health_judges_every_inactive_volume(lvm_meta):
 
 
 def test_nagios_names_the_mirror(lvm_meta):
-    proc = invoke("lvm.health", "--container", lvm_meta, "--format", "nagios")
+    proc = run_task("lvm.health", "--container", lvm_meta, "--format", "nagios")
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.startswith("LVM WARNING - vglab/mir: legacy mirror")
 
 
 def test_extend_pool_dry_run_shows_the_free_space_and_no_undo(lvm_meta):
-    proc = invoke("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/pool",
-                  "--size", "+100M")
+    proc = run_task("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/pool",
+                    "--size", "+100M")
     assert proc.returncode == 0, proc.stderr
     assert "vglab: 192 free extents of 4.0 MiB (768 MiB); this uses 25" in proc.stdout
     assert "run:  lvextend -L +100M vglab/pool" in proc.stdout
@@ -71,16 +63,16 @@ def test_extend_pool_dry_run_shows_the_free_space_and_no_undo(lvm_meta):
 
 
 def test_extend_pool_refuses_more_than_the_vg_has(lvm_meta):
-    proc = invoke("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/pool",
-                  "--size", "1G")
+    proc = run_task("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/pool",
+                    "--size", "1G")
     assert proc.returncode == 3
     assert "vglab has 192 free extents, the growth needs 256" in proc.stderr
-    proc = invoke("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/plain",
-                  "--size", "4M")
+    proc = run_task("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/plain",
+                    "--size", "4M")
     assert proc.returncode == 3 and "not a thin pool" in proc.stderr
 
 
 def test_hostile_pool_name_never_reaches_the_target(lvm_meta):
-    proc = invoke("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/$(reboot)",
-                  "--size", "1G")
+    proc = run_task("lvm.extend-pool", "--container", lvm_meta, "--pool", "vglab/$(reboot)",
+                    "--size", "1G")
     assert proc.returncode == 3 and proc.stderr.startswith("error: --pool must be VG/POOL")

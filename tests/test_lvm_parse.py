@@ -6,7 +6,6 @@ take one of them and edit the fields only an active device-mapper fills in (see
 tests/data/lvm/FORMATS.md).
 """
 
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from runbooks.lvm import size_bytes, split_pool, vg_names
 from runbooks.lvm.collect import LV_FIELDS, PV_FIELDS, SCRIPT, VG_FIELDS, interpret
 from runbooks.lvm.judge import SELECTION, Thresholds, judge_state
 from runbooks.lvm.parse import LvmConfig, parse_config, parse_session
+from tests import helpers
 
-DATA = Path(__file__).parent / "data" / "lvm"
+DATA = helpers.DATA / "lvm"
 
 
 def state(name: str):

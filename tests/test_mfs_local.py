@@ -10,14 +10,13 @@ import json
 import os
 import shlex
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-LIZ = Path(__file__).parent / "data" / "lizardfs"
+from tests.helpers import DATA, run_task
+
+LIZ = DATA / "lizardfs"
 
 
 def fake_tool(bindir: Path, name: str, body: str) -> None:
@@ -51,8 +50,7 @@ def tree(tmp_path):
 def run(bindir, task, *args, path_rest=None):
     rest = os.environ["PATH"] if path_rest is None else path_rest
     env = dict(os.environ, PATH=f"{bindir}:{rest}", BP_STATE_DIR=str(bindir.parent / "state"))
-    return subprocess.run([sys.executable, "-m", "invoke", task, *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, check=False, timeout=60)
+    return run_task(task, *args, env=env, timeout=60)
 
 
 def test_unparsable_tool_output_is_unknown_with_the_offending_line(tree):

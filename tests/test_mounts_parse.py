@@ -1,13 +1,10 @@
 """The /proc/mounts parser, fed with tables captured in the lab."""
 
-from pathlib import Path
-
 import pytest
 
 from runbooks.core.errors import ParseError
 from runbooks.mounts.parse import decode_octal, parse_effective, parse_mounts, with_effective
-
-DATA = Path(__file__).parent / "data"
+from tests.helpers import DATA
 
 
 def test_lab_capture_parses_every_line():

@@ -8,7 +8,6 @@ unprivileged user. The *-no-openssl scans ran in a plain debian:bookworm contain
 over /proc (a chroot without /proc looks the same).
 """
 
-from pathlib import Path
 
 import pytest
 
@@ -32,8 +31,9 @@ from runbooks.patching.parse import (
     unit_from_cgroup,
     usr_merge_twin,
 )
+from tests import helpers
 
-DATA = Path(__file__).parent / "data" / "patching"
+DATA = helpers.DATA / "patching"
 LIBCRYPTO = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 EVIL = "/tmp/it's \"x\" $(touch /tmp/pwned)/libevil.so.1"

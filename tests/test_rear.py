@@ -4,9 +4,7 @@ tests/data/rear/ holds stdout (.out), stderr (.err) and exit status (.exit) of r
 runs; tests/data/rear/FORMATS.md says how each was made.
 """
 
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +17,9 @@ from runbooks.backup.rear import (
 )
 from runbooks.core.errors import ParseError
 from runbooks.core.findings import Severity
+from tests import helpers
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data" / "rear"
+DATA = helpers.DATA / "rear"
 
 
 def run(case):
@@ -140,7 +138,6 @@ def test_never_saved_layout_is_critical():
 
 
 def test_task_has_a_docstring_and_help_for_each_option():
-    sys.path.insert(0, str(REPO))
     from runbooks.backup.rear import rear_check
 
     assert rear_check.name == "rear-check"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.docfences import blocks_in, fences_in, first_box, first_command, in_lab_replay
+from runbooks.site.fences import blocks_in, fences_in, first_box, first_command, in_lab_replay
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 RUNBOOKS = REPO / "docs" / "runbooks"
 PAGES = sorted(p.name for p in RUNBOOKS.glob("*.md") if p.name != "index.md")
 

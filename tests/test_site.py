@@ -2,13 +2,12 @@
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from runbooks.docfences import front_matter
-from runbooks.sitelinks import check_site, inbound, link_graph
+from runbooks.site.fences import front_matter
+from runbooks.site.links import check_site, inbound, link_graph
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
@@ -80,12 +79,34 @@ def test_backlinks_go_both_ways(built_site):
     assert "../stories/moosefs-zero-copies.html" in html
 
 
+def _listed(proc: subprocess.CompletedProcess) -> dict[str, str]:
+    """Task name -> its help line(s), in the order `--list` prints them."""
+    assert proc.returncode == 0, proc.stderr
+    tasks: dict[str, str] = {}
+    name = ""
+    for line in proc.stdout.splitlines():
+        if line.startswith("  ") and not line.startswith("   "):
+            name, _, text = line.strip().partition(" ")
+            tasks[name] = text.strip()
+        elif line.startswith("   ") and name:
+            tasks[name] += " " + line.strip()
+    return tasks
+
+
 def test_bp_command_offers_the_same_tasks():
-    bp = Path(sys.executable).with_name("bp")
-    proc = subprocess.run([str(bp), "--list"], capture_output=True, text=True, check=True,
-                          cwd="/")
-    for task in ("mounts.audit", "mounts.fix", "changes.undo", "lab.up"):
-        assert task in proc.stdout
+    """`bp` (run outside the checkout) lists exactly the tasks `invoke` lists in the
+    checkout, with the same help, less the lab, the site build and the test suite."""
+    from tests.helpers import run_bp, run_task
+
+    everything = _listed(run_task("--list"))
+    monitoring = _listed(run_bp("--list", cwd="/"))
+    dev_only = {name for name in everything if name == "test" or name.split(".")[0] in
+                ("lab", "site")}
+    assert {name.split(".")[0] for name in dev_only} == {"lab", "site", "test"}
+    assert monitoring == {name: text for name, text in everything.items()
+                          if name not in dev_only}
+    assert list(monitoring) == [name for name in everything if name not in dev_only]
+    assert {"mounts.audit", "mounts.fix", "changes.undo", "changes.list"} <= set(monitoring)
 
 
 RUNBOOK_SECTIONS = ["Symptoms", "Impact", "Diagnose", "Mitigate", "Verify", "Roll back"]

@@ -6,8 +6,8 @@ import html as htmllib
 import re
 from pathlib import Path
 
-from runbooks.docfences import first_command, front_matter
-from runbooks.sitegen import SYMPTOM_PAGE, render_symptoms, symptom_rows
+from runbooks.site.fences import first_command, front_matter
+from runbooks.site.generate import SYMPTOM_PAGE, render_symptoms, symptom_rows
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -3,8 +3,6 @@
 Where each file in tests/data/toolchain/ comes from: tests/data/toolchain/FORMATS.md.
 """
 
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,9 +18,9 @@ from runbooks.toolchain.judge import (
     selection,
 )
 from runbooks.toolchain.parse import distribution_family, parse_os_release, parse_probe
+from tests import helpers
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data" / "toolchain"
+DATA = helpers.DATA / "toolchain"
 
 
 def probe(name):
@@ -43,16 +41,23 @@ def verdicts(p, required=(), only=None):
 
 def test_probe_lines_parse_into_tools_modules_and_cgroups():
     p = probe("debian-ceph-zfs.txt")
-    assert p.kernel and p.os_release["ID"] == "debian"
+    assert p.kernel == "6.18.44-fc-v657" and p.os_release["ID"] == "debian"
     assert p.os_release["PRETTY_NAME"] == "Debian GNU/Linux 12 (bookworm)"
     parted = p.tools["parted"]
     assert parted.path == "/usr/sbin/parted" and parted.exit_status == 0
     assert parted.output[0] == "parted (GNU parted) 3.5"
     assert not p.tools["vxvm"].found and p.tools["vxvm"].exit_status is None
-    assert {"linear", "thin-pool", "cache"} <= {line.strip() for line in p.tools["lvm"].output}
+    segtypes = [line.strip() for line in p.tools["lvm"].output]
+    assert len(segtypes) == 35 and segtypes[:3] == ["linear", "striped", "zero"]
+    assert {"thin-pool", "thin", "cache-pool", "cache", "writecache"} <= set(segtypes)
     assert p.packages == {"lvm2": "2.03.16-2", "bcache-tools": "1.0.8-4"}
-    assert set(p.modules) >= {"dm_mod", "dm_thin_pool", "dm_multipath", "zfs", "bcache"}
-    assert {m.mountpoint for m in p.cgroup_mounts} >= {"/sys/fs/cgroup/blkio"}
+    # every module the probe asks about, with the state the capture holds for each
+    assert p.modules == dict.fromkeys(["flashcache", "bcache", "dm_mod", "dm_cache",
+                                       "dm_thin_pool", "dm_multipath", "iscsi_tcp",
+                                       "target_core_mod", "zfs"], "unknown")
+    assert [m.mountpoint for m in p.cgroup_mounts] == [
+        f"/sys/fs/cgroup/{name}" for name in ("cpu", "cpuacct", "cpuset", "memory", "devices",
+                                              "freezer", "blkio", "pids", "systemd")]
 
 
 def test_installed_tools_show_versions_and_kernel_state():
@@ -198,7 +203,6 @@ def test_tool_names_resolve_through_aliases():
 
 
 def test_task_has_a_docstring_and_help_for_each_option():
-    sys.path.insert(0, str(REPO))
     from runbooks.namespace import build
 
     task = build()["toolchain.check"]

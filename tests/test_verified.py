@@ -2,7 +2,8 @@
 
 import json
 
-from runbooks import verified
+from runbooks.site import verified
+from tests import helpers
 
 ENTRY = {"when": "2026-11-25 21:00 UTC", "status": "passed", "passed": 3, "failed": 0,
          "lab": "nas", "images": ["bp-lab/nas:abc"], "versions": {"e2fsprogs": "1.47.0-2"}}
@@ -15,10 +16,34 @@ def test_passing_page_names_date_images_and_versions():
 
 
 def test_unverified_failed_and_changed_pages_say_so():
-    assert "Not verified" in verified.badge(None, blocks=2)
-    assert "Failed" in verified.badge({**ENTRY, "status": "failed", "failed": 1}, blocks=3)
-    assert "Partly verified" in verified.badge(ENTRY, blocks=4)
+    unverified = verified.badge(None, blocks=2)
+    assert unverified.splitlines()[0] == '!!! warning "Not verified"'
+    assert "The 2 executed block(s) of this page have no passing test run" in unverified
+    failed = verified.badge({**ENTRY, "status": "failed", "failed": 1}, blocks=3)
+    assert failed.splitlines()[:2] == [
+        '!!! failure "Failed 2026-11-25 21:00 UTC"',
+        "    1 of the 3 executed blocks failed in the last test run: the shown output may "
+        "be wrong."]
+    # a passing record of fewer blocks than the page has now: the page changed since
+    partly = verified.badge(ENTRY, blocks=4)
+    assert partly.splitlines()[:2] == [
+        '!!! warning "Partly verified"',
+        "    3 of the 4 executed blocks passed on 2026-11-25 21:00 UTC; the page has changed "
+        "since."]
     assert verified.badge(None, blocks=0) == ""
+    assert verified.badge(ENTRY, blocks=0) == ""
+
+
+def test_every_badge_names_lab_images_and_software():
+    for entry, blocks in ((ENTRY, 3), (ENTRY, 4), ({**ENTRY, "status": "failed"}, 3)):
+        lines = verified.badge(entry, blocks).splitlines()
+        assert lines[-2:] == ["    Lab `nas`, images `bp-lab/nas:abc`.",
+                              "    Software: e2fsprogs 1.47.0-2."]
+    bare = verified.badge({"status": "failed"}, blocks=1).splitlines()
+    assert bare == ['!!! failure "Failed ?"',
+                    "    ? of the 1 executed blocks failed in the last test run: the shown "
+                    "output may be wrong.",
+                    "    Lab `?`, images ?.", "    Software: not recorded."]
 
 
 def test_record_merges_pages(tmp_path):
@@ -29,14 +54,19 @@ def test_record_merges_pages(tmp_path):
     assert verified.load(tmp_path)["a.md"]["lab"] == "nas"
 
 
-def test_every_page_with_executed_blocks_shows_a_badge(built_site):
-    from pathlib import Path
+def test_every_page_with_executed_blocks_shows_its_own_badge(built_site):
+    """The badge a built page shows is the one its record and its block count give:
+    a page whose record passed must not show "Failed" or "Partly verified", and so on."""
+    from runbooks.site.fences import console_blocks
 
-    from runbooks.docfences import console_blocks
-
-    docs = Path(__file__).resolve().parents[1] / "docs"
-    for page in docs.rglob("*.md"):
-        if console_blocks(page.read_text()):
-            html = (built_site / page.relative_to(docs).with_suffix(".html")).read_text()
-            assert ("Verified " in html or "Not verified" in html or "Failed " in html
-                    or "Partly verified" in html), page
+    docs = helpers.REPO / "docs"
+    records = verified.load(docs)
+    for page in sorted(docs.rglob("*.md")):
+        src = page.relative_to(docs).as_posix()
+        blocks = console_blocks(page.read_text())
+        if not blocks:
+            assert src not in records, f"{src}: a record for a page without executed blocks"
+            continue
+        title = verified.badge(records.get(src), blocks).splitlines()[0].split('"')[1]
+        html = (built_site / page.relative_to(docs).with_suffix(".html")).read_text()
+        assert title in html, (src, title)

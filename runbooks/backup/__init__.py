@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ..core.runner import collect_report, finish, runbook_task, targets_from
-from ..core.targets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_PARALLEL, Target
+from ..core.options import TargetOptions
+from ..core.runner import collect_report, finish, runbook_task
+from ..core.targets import Target
 from .rear import rear_check
 
 DEFAULT_BCONSOLE_TIMEOUT = 30.0
@@ -27,24 +28,16 @@ STATUS_HELP = {
 }
 
 
-@runbook_task(help=STATUS_HELP, label="BACKUP")
+@runbook_task(help=STATUS_HELP, label="BACKUP", targets="many",
+              defaults={"timeout": DEFAULT_BCONSOLE_TIMEOUT})
 def status(
     c,
     config="/etc/bacula/bconsole.conf",
     warn_age=26.0,
     crit_age=50.0,
     error_hours=24.0,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    format=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_BCONSOLE_TIMEOUT,
-    parallel=DEFAULT_PARALLEL,
+    *,
+    opts: TargetOptions,
 ):
     """Last backup of every job and client of a Bacula director, judged by status and age.
 
@@ -66,10 +59,8 @@ def status(
     limits = Thresholds(float(warn_age), float(crit_age), float(error_hours))
     if limits.warn_age_hours > limits.crit_age_hours:
         raise UsageError("--warn-age must not be larger than --crit-age")
-    allowed = float(timeout)
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=allowed + 15)
+    allowed = opts.timeout
+    targets = opts.targets(timeout=allowed + 15)
     hours = max(1, int(limits.error_hours + 0.999))
 
     async def work(target: Target):
@@ -77,13 +68,13 @@ def status(
         return judge_state(target.name, state, limits)
 
     report = collect_report("backup.status", "Backup status", "job", targets, work,
-                            int(parallel))
+                            opts.parallel)
     judged = [f for f in report.findings if f.check == "backup.status"]
     report.checked = len(judged)
     report.metrics["failed"] = sum(1 for f in judged if f.severity.name == "CRIT")
     report.metrics["never_ran"] = sum(1 for f in judged if f.data.get("never_ran")
                                       or f.data.get("never_backed_up"))
-    finish(report, format)
+    finish(report, opts.format)
 
 
 ns = Collection("backup")

@@ -22,13 +22,10 @@ from datetime import UTC, datetime
 
 from ..core.errors import ParseError, TargetError
 from ..core.findings import Finding, Report, Severity
-from ..core.runner import collect_report, finish, runbook_task, targets_from
-from ..core.targets import (
-    DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PARALLEL,
-    Target,
-)
+from ..core.options import TargetOptions
+from ..core.runner import collect_report, finish, runbook_task
+from ..core.scripts import load
+from ..core.targets import Target
 
 PAGE = "runbooks/rear-check/"
 LAYOUT = "/var/lib/rear/layout/disklayout.conf"
@@ -36,16 +33,7 @@ CHECKSUMS = "/var/lib/rear/layout/config/files.md5sum"
 IDENTICAL = "Disk layout is identical"  # what rear -v checklayout says when nothing changed
 # Where rear is, and the saved layout's modification time and first line. Constant:
 # nothing from the command line reaches this shell.
-PROBE_SCRIPT = r"""
-PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
-printf 'rear\t%s\n' "$(command -v rear 2>/dev/null)"
-layout=/var/lib/rear/layout/disklayout.conf
-if [ -s "$layout" ]; then
-    printf 'layout\t%s\t%s\n' "$(stat -c %Y "$layout")" "$(head -n 1 "$layout")"
-else
-    printf 'layout\t\t\n'
-fi
-"""
+PROBE_SCRIPT = load(__package__, "rear-probe.sh")  # scripts/rear-probe.sh
 REAR_HELP: dict[str, str] = {
     "timeout": "Seconds `rear checklayout` may take (default 60; it rebuilds the layout "
     "description, a few seconds on most hosts).",
@@ -195,20 +183,11 @@ def _print_ok(report: Report) -> None:
             print(f"{f.target}: {f.message}")
 
 
-@runbook_task(name="rear-check", label="REAR", help=REAR_HELP)
+@runbook_task(name="rear-check", label="REAR", help=REAR_HELP, targets="many")
 def rear_check(
     c,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    format=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
-    parallel=DEFAULT_PARALLEL,
+    *,
+    opts: TargetOptions,
 ):
     """Check that each host's disk layout still matches its last ReaR rescue image.
 
@@ -221,16 +200,14 @@ def rear_check(
     """
     from ..core.render import check_format
 
-    fmt = check_format(format)
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
+    fmt = check_format(opts.format)
+    targets = opts.targets()
 
     async def work(target: Target) -> list[Finding]:
         return [await check_target(target)]
 
     report = collect_report("rear.checklayout", "ReaR rescue image", "host", targets, work,
-                            int(parallel))
+                            opts.parallel)
     ages = [f.data["layout_age_seconds"] for f in report.findings
             if f.data.get("layout_age_seconds") is not None]
     if ages:

@@ -1,7 +1,7 @@
 """What both entry points share: typed options and a quiet end on a closed pipe.
 
 ``invoke`` (with tasks.py) and ``bp`` both get their task tree from
-``runbooks.namespace.build``, so this is the one place for behaviour that Invoke
+``runbooks.namespace``, so this is the one place for behaviour that Invoke
 leaves to each program:
 
 - Invoke casts an option's value with the type of its default and lets the

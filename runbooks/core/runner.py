@@ -1,10 +1,10 @@
 """Glue between Invoke tasks and the runbook layers.
 
-``runbook_task`` turns a plain function into an Invoke task that shares the
-target options (--host, --container, --format, timeouts, --parallel) and turns
-every :class:`RunbookError` into a one-line message and exit status 3 instead
-of a traceback. ``run_check`` collects findings from all targets concurrently
-and renders them.
+``runbook_task`` turns a plain function into an Invoke task that can share the
+target options (--host, --container, --format, timeouts, --parallel: see
+core.options) and turns every :class:`RunbookError` into a one-line message and
+exit status 3 instead of a traceback. ``collect_report`` collects findings from
+all targets concurrently; ``finish`` renders them and sets the exit status.
 """
 
 from __future__ import annotations
@@ -12,45 +12,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import os
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from invoke import Exit, task
 
 from .entry import TypedTask
-from .errors import RunbookError, UsageError
+from .errors import RunbookError
 from .findings import Finding, Report, Severity
-from .render import FORMAT_HELP, check_format, render
-from .targets import (
-    DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PARALLEL,
-    Interrupted,
-    Target,
-    run_on_targets,
-    select_targets,
-    split_list,
-)
+from .options import TARGET_HELP, TargetOptions, with_target_options
+from .render import check_format, render
+from .targets import DEFAULT_PARALLEL, Interrupted, Target, run_on_targets
+
+__all__ = ["COMMON_HELP", "TargetOptions", "collect_report", "fail", "finish", "guarded",
+           "runbook_task"]
 
 COMMON_HELP = {
-    "host": "SSH target(s), comma separated or repeated: [user@]host[:port]. "
-    "Host keys are verified against known_hosts; unknown keys are refused.",
-    "container": "Docker container(s) to inspect instead of this host, by name.",
-    "format": FORMAT_HELP,
-    "known_hosts": "known_hosts file for SSH host key checks (default ~/.ssh/known_hosts).",
-    "identity": "SSH private key file (default: ssh-agent and ~/.ssh/id_*).",
-    "connect_timeout": f"Seconds allowed for an SSH connection and login "
-    f"(default {DEFAULT_CONNECT_TIMEOUT:g}).",
-    "timeout": f"Seconds one command may run on a target (default {DEFAULT_COMMAND_TIMEOUT:g}).",
-    "parallel": f"How many targets are worked on at once (default {DEFAULT_PARALLEL}).",
+    **TARGET_HELP,
     "apply": "Make the change. Without it, only print what would change.",
-    "hosts": "Ansible inventory (INI or YAML) to take SSH targets from: @FILE.",
-    "limit": "Only these inventory groups or hosts (comma separated); the inventory is "
-    "--hosts, or $BP_INVENTORY.",
-    "accept_new": "Trust and record the key of a host not yet in known_hosts (like "
-    "OpenSSH's accept-new). A changed key is always refused.",
 }
 
 
@@ -89,71 +69,36 @@ def runbook_task(
     name: str | None = None,
     label: str | None = None,
     positional: Iterable[str] | None = None,
+    targets: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
     """Decorator: an Invoke task with the shared option help and one-line errors.
 
-    Its options are typed (core.entry.TypedTask): `--timeout=abc` is a one-line
-    error with exit status 3, and `--help` names every option's value type.
+    ``targets="many"`` (a check) or ``"one"`` (a change) adds the shared target
+    options (core.options) to the task's signature and hands the body one
+    ``opts: TargetOptions``; ``defaults`` changes a shared option's default for
+    this task. Its options are typed (core.entry.TypedTask): `--timeout=abc` is a
+    one-line error with exit status 3, and `--help` names every option's value type.
 
     ``label`` prefixes Nagios UNKNOWN lines (default: the task's name).
     """
 
     def decorate(fn: Callable[..., Any]) -> Any:
+        task_name = name or fn.__name__
+        if targets is not None:
+            domain = fn.__module__.split(".")[1] if "." in fn.__module__ else fn.__module__
+            fn = with_target_options(fn, targets, f"{domain}.{task_name}", defaults)
         params = inspect.signature(fn).parameters
         merged = {k: v for k, v in COMMON_HELP.items() if k in params}
         merged.update(help or {})
-        label_text = label or (name or fn.__name__).upper()
         kwargs: dict[str, Any] = {"help": merged, "iterable": list(iterable)}
         if name:
             kwargs["name"] = name
         if positional is not None:
             kwargs["positional"] = list(positional)
-        return task(klass=TypedTask, **kwargs)(guarded(fn, label_text))
+        return task(klass=TypedTask, **kwargs)(guarded(fn, label or task_name.upper()))
 
     return decorate
-
-
-def targets_from(
-    host: str | None = None,
-    container: str | None = None,
-    known_hosts: str | None = None,
-    identity: str | None = None,
-    connect_timeout: float | None = None,
-    timeout: float | None = None,
-    hosts: str | None = None,
-    limit: str | None = None,
-    accept_new: bool = False,
-    **_: Any,
-) -> list[Target]:
-    """Build targets from a task's shared options (other keyword arguments are ignored).
-
-    BP_INVENTORY, BP_KNOWN_HOSTS and BP_IDENTITY in the environment stand in for
-    --hosts, --known-hosts and --identity (set once for a fleet, e.g. by a lab).
-    """
-    hosts = hosts or (os.environ.get("BP_INVENTORY") if limit is not None else None)
-    known_hosts = known_hosts or os.environ.get("BP_KNOWN_HOSTS") or None
-    identity = identity or os.environ.get("BP_IDENTITY") or None
-    specs = split_list(host)
-    if hosts:
-        from .inventory import load_inventory, select_hosts
-
-        specs += select_hosts(load_inventory(hosts), limit)
-    elif limit is not None:
-        raise UsageError("--limit needs --hosts @INVENTORY")
-    return select_targets(
-        specs, container, known_hosts=known_hosts, identity=identity,
-        connect_timeout=float(connect_timeout or DEFAULT_CONNECT_TIMEOUT),
-        command_timeout=float(timeout or DEFAULT_COMMAND_TIMEOUT), accept_new=accept_new,
-    )
-
-
-def one_target_from(task: str, **options: Any) -> Target:
-    """The single target a changing task works on (from the shared target options)."""
-    targets = targets_from(**options)
-    if len(targets) != 1:
-        raise UsageError(f"{task} changes one target at a time; give one --host, --container "
-                         "or inventory host (--limit)")
-    return targets[0]
 
 
 def _strip_target(message: str, target: Target) -> str:

@@ -13,12 +13,6 @@ from invoke import Collection
 from ..core.runner import runbook_task
 
 
-def _topology_names() -> str:
-    from .topologies import TOPOLOGIES
-
-    return ", ".join(f"{t.name} ({t.description})" for t in TOPOLOGIES.values())
-
-
 @runbook_task(label="LAB",
     help={
         "no_install": "Do not apt-get install docker.io, debootstrap or qemu; only check and "

@@ -30,6 +30,10 @@ OWNER_LABEL = "breaking-point.owner"
 BASE_IMAGE = "debian:bookworm"
 IMAGE_PREFIX = "bp-lab"
 IMAGES_DIR = Path(__file__).parent / "images"
+# The lab images that run the runbooks start from images/base (Python and the
+# runtime packages): their Dockerfile declares this build argument and starts FROM it.
+LAB_BASE_IMAGE = "base"
+LAB_BASE_ARG = "BP_LAB_BASE"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = Path(os.environ.get("BP_STATE_DIR", Path.home() / ".local/state/breaking-point"))
 # Python packages the lab containers need to run the runbooks from the mounted repo.
@@ -226,14 +230,24 @@ def download_wheels(dest: Path) -> None:
     (dest / "requirements.txt").write_text("\n".join(pins) + "\n")
 
 
-def _context_digest(directory: Path) -> str:
+def _context_digest(directory: Path, base: str = "") -> str:
+    """Hash of an image's build context, its wheels and the base image tag it starts from."""
     digest = hashlib.sha256()
     for path in sorted(directory.rglob("*")):
         if path.is_file():
             digest.update(str(path.relative_to(directory)).encode())
             digest.update(path.read_bytes())
     digest.update(" ".join(_pinned_requirements()).encode())
+    if base:  # the base's tag is its own content hash: a new base makes a new dependant
+        digest.update(base.encode())
     return digest.hexdigest()[:12]
+
+
+def _lab_base(dockerfile: str, cl: Any) -> dict[str, str]:
+    """Build arguments: the shared lab base's tag, for a Dockerfile that starts from it."""
+    if not re.search(rf"^ARG {LAB_BASE_ARG}$", dockerfile, re.MULTILINE):
+        return {}
+    return {LAB_BASE_ARG: build_image(LAB_BASE_IMAGE, cl)}
 
 
 def build_image(name: str, cl: Any | None = None) -> str:
@@ -242,18 +256,20 @@ def build_image(name: str, cl: Any | None = None) -> str:
     source = IMAGES_DIR / name
     if not (source / "Dockerfile").is_file():
         raise LabError(f"no lab image named {name!r} (looked in {source})")
-    tag = f"{IMAGE_PREFIX}/{name}:{_context_digest(source)}"
+    dockerfile = (source / "Dockerfile").read_text()
+    buildargs = _lab_base(dockerfile, cl)
+    tag = f"{IMAGE_PREFIX}/{name}:{_context_digest(source, buildargs.get(LAB_BASE_ARG, ''))}"
     if image_exists(cl, tag):
         return tag
     ensure_base_image(cl)
     with tempfile.TemporaryDirectory(prefix="bp-build-") as ctx:
         shutil.copytree(source, ctx, dirs_exist_ok=True)
-        if "COPY wheels" in (source / "Dockerfile").read_text():
+        if "COPY wheels" in dockerfile:
             download_wheels(Path(ctx) / "wheels")
         log(f"building image {tag}")
         start = time.monotonic()
         for chunk in cl.api.build(path=ctx, tag=tag, rm=True, forcerm=True, decode=True,
-                                  labels={LABEL: name}):
+                                  labels={LABEL: name}, buildargs=buildargs):
             if "error" in chunk:
                 raise LabError(f"image {name}: {chunk['error'].strip()}")
             line = chunk.get("stream", "").strip()

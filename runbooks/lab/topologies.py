@@ -1,7 +1,7 @@
 """Lab topologies: named sets of containers that reproduce a failure story.
 
 Each topology knows how to start itself and when it is ready (a readiness
-check, never a fixed sleep). Later issues add more (moosefs, fleet, bacula).
+check, never a fixed sleep).
 """
 
 from __future__ import annotations

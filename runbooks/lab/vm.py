@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..core.scripts import load
 from . import engine
 
 TOPOLOGY = "vm-lvm"
@@ -44,34 +45,10 @@ BOOT_TIMEOUT = 120.0  # seconds to SSH; about 20 s is usual under TCG on two cor
 TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils",
          "debootstrap": "debootstrap", "mkfs.ext4": "e2fsprogs"}
 
-# PID 1 of the VM: just enough of a system for LVM and SSH. udev creates the
-# /dev/mapper nodes LVM waits for; dmeventd monitors thin pools and raid LVs.
-INIT_SCRIPT = """#!/bin/sh
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /run
-mount -o remount,rw /
-mkdir -p /run/sshd /run/lvm /run/lock
-hostname lvm-vm
-for module in dm_mod dm_thin_pool dm_raid raid1 dm_mirror dm_snapshot virtio_net; do
-    modprobe "$module"
-done
-/lib/systemd/systemd-udevd --daemon
-udevadm trigger --action=add
-udevadm settle --timeout=20
-ip link set lo up
-ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2
-dmeventd
-/usr/sbin/sshd
-echo "bp-init: ready" > /dev/ttyS0
-while :; do sleep 3600; done
-"""
+# PID 1 of the VM (scripts/vm-init.sh; its text is part of the image digest): just
+# enough of a system for LVM and SSH. udev creates the /dev/mapper nodes LVM waits
+# for; dmeventd monitors thin pools and raid LVs.
+INIT_SCRIPT = load(__package__, "vm-init.sh")
 SSHD_CONFIG = "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n"
 
 

@@ -15,34 +15,17 @@ from invoke import Collection
 
 from ..core.errors import TargetError
 from ..core.findings import Finding, Severity
-from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
-from ..core.targets import (
-    DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PARALLEL,
-    SSHTarget,
-    Target,
-)
+from ..core.options import TargetOptions
+from ..core.runner import collect_report, finish, runbook_task
+from ..core.scripts import load
+from ..core.targets import SSHTarget, Target
 
 PAGE = "runbooks/login-cost/"
 PAM_SSHD = "/etc/pam.d/sshd"
 DEFAULT_THRESHOLD = 0.1
 # Times every file of update-motd.d the way run-parts would run it (constant
 # script: the names only ever appear as data in its output).
-TIMING_SCRIPT = r"""
-cd /etc/update-motd.d 2>/dev/null || exit 0
-TIMEFORMAT='%R %U %S'
-for f in *; do
-  [ -f "$f" ] || continue
-  mode=$(stat -c %a -- "$f")
-  if [ -x "$f" ]; then
-    t=$( { time "./$f" >/dev/null 2>&1 ; } 2>&1 )
-    printf '%s\t1\t%s\t%s\n' "$mode" "$t" "$f"
-  else
-    printf '%s\t0\t- - -\t%s\n' "$mode" "$f"
-  fi
-done
-"""
+TIMING_SCRIPT = load(__package__, "motd-timing.sh")  # scripts/motd-timing.sh
 # CPU of finished logins accumulates in the listening sshd's "children" times
 # (fields 16 and 17 of /proc/PID/stat) once it reaps them: read them before and
 # after fresh logins. Prints: CLK_TCK CUTIME CSTIME.
@@ -153,22 +136,13 @@ def judge_login(target: str, scripts: list[Any], pam: list[Any], logins: list[fl
     )
 
 
-@runbook_task(help=LOGIN_HELP, label="LOGIN")
+@runbook_task(help=LOGIN_HELP, label="LOGIN", targets="many")
 def cost(
     c,
     samples=3,
     threshold=DEFAULT_THRESHOLD,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    format=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
-    parallel=DEFAULT_PARALLEL,
+    *,
+    opts: TargetOptions,
 ):
     """Measure what a non-interactive SSH login costs each host, and where it goes.
 
@@ -184,9 +158,7 @@ def cost(
 
     if int(samples) < 1:
         raise UsageError(f"--samples must be at least 1, not {samples}")
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
+    targets = opts.targets()
 
     async def work(target: Target):
         logins, login_cpu = await login_seconds(target, int(samples))
@@ -199,7 +171,7 @@ def cost(
         return [judge_login(target.name, scripts, pam, logins, float(threshold), login_cpu)]
 
     report = collect_report("login.cost", "SSH login cost", "host", targets, work,
-                            int(parallel))
+                            opts.parallel)
     report.checked = sum(1 for f in report.findings if f.check == "login.cost")
     logins = [s for f in report.findings for s in f.data.get("login_seconds", [])]
     if logins:
@@ -210,23 +182,17 @@ def cost(
         report.metrics["login_cpu_seconds"] = round(statistics.median(cpus), 3)
     report.metrics["motd_seconds"] = round(sum(f.data.get("motd_seconds", 0)
                                                for f in report.findings), 3)
-    finish(report, format)
+    finish(report, opts.format)
 
 
-@runbook_task(help={"threshold": LOGIN_HELP["threshold"]}, label="LOGIN", name="trim-motd")
+@runbook_task(help={"threshold": LOGIN_HELP["threshold"]}, label="LOGIN", name="trim-motd",
+              targets="one")
 def trim_motd(
     c,
     threshold=DEFAULT_THRESHOLD,
     apply=False,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
+    *,
+    opts: TargetOptions,
 ):
     """Stop update-motd.d scripts slower than --threshold from running at login (chmod -x).
 
@@ -240,10 +206,7 @@ def trim_motd(
     from ..core.changes import apply_plan
     from .remedy import nothing_slow, plan_trim
 
-    target = one_target_from("login.trim-motd", host=host, hosts=hosts, limit=limit,
-                             container=container, known_hosts=known_hosts,
-                             accept_new=accept_new, identity=identity,
-                             connect_timeout=connect_timeout, timeout=timeout)
+    target = opts.one_target()
 
     async def run() -> int:
         async with target:
@@ -256,19 +219,12 @@ def trim_motd(
     asyncio.run(run())
 
 
-@runbook_task(label="LOGIN", name="restore-motd")
+@runbook_task(label="LOGIN", name="restore-motd", targets="one")
 def restore_motd(
     c,
     apply=False,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
+    *,
+    opts: TargetOptions,
 ):
     """Put every update-motd.d script back to the mode the trim manifest recorded.
 
@@ -281,10 +237,7 @@ def restore_motd(
     from ..core.changes import apply_plan
     from .remedy import plan_restore
 
-    target = one_target_from("login.restore-motd", host=host, hosts=hosts, limit=limit,
-                             container=container, known_hosts=known_hosts,
-                             accept_new=accept_new, identity=identity,
-                             connect_timeout=connect_timeout, timeout=timeout)
+    target = opts.one_target()
 
     async def run() -> int:
         async with target:

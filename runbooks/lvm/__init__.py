@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING, Any
 
 from invoke import Collection
 
-from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
-from ..core.targets import (
-    DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PARALLEL,
-    Target,
-)
+from ..core.options import TargetOptions
+from ..core.runner import collect_report, finish, runbook_task
+from ..core.targets import Target
+
+if TYPE_CHECKING:
+    from .remedy import Growth
 
 # LVM's own rule for VG and LV names: these characters, not starting with '-'.
 NAME_RE = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
 SIZE_RE = re.compile(r"^\+?(\d+(?:\.\d+)?)([bBsSkKmMgGtT]?)$")
 # lvextend -L units are all binary; no unit means MiB.
 UNIT_BYTES = {"b": 1, "s": 512, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "": 1024**2}
-IRREVERSIBLE = "no undo: thin pools cannot be shrunk"
-NO_UNDO_NOTE = ("this change cannot be undone: LVM cannot shrink a thin pool (lvreduce "
-                "refuses thin pools), so the added space stays with the pool for good")
 
 HEALTH_HELP = {
     "warn": "Thin pool data use in percent that is WARNING (default 80).",
@@ -48,7 +45,7 @@ EXTEND_HELP = {
 }
 
 
-@runbook_task(help=HEALTH_HELP, label="LVM")
+@runbook_task(help=HEALTH_HELP, label="LVM", targets="many")
 def health(
     c,
     warn=80.0,
@@ -56,17 +53,8 @@ def health(
     meta_warn=70.0,
     meta_crit=85.0,
     vg=None,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    format=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
-    parallel=DEFAULT_PARALLEL,
+    *,
+    opts: TargetOptions,
 ):
     """Thin pool fill, raid and mirror sync, LV health and missing PVs of every volume group.
 
@@ -89,14 +77,12 @@ def health(
         raise UsageError("--warn must not be larger than --crit, nor --meta-warn than "
                          "--meta-crit")
     vgs = vg_names(vg)
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
+    targets = opts.targets()
 
     async def work(target: Target):
         return judge_state(target.name, await lvm_state(target), limits, vgs)
 
-    report = collect_report("lvm.health", "LVM health", "volume", targets, work, int(parallel))
+    report = collect_report("lvm.health", "LVM health", "volume", targets, work, opts.parallel)
     judged = [f for f in report.findings if f.check == "lvm.health"]
     report.checked = len(judged)
     pools = [f.data["lv"] for f in judged if f.data.get("lv", {}).get("segtype") == "thin-pool"]
@@ -107,7 +93,7 @@ def health(
     meta = [p["metadata_percent"] for p in pools if p["metadata_percent"] is not None]
     if meta:
         report.metrics["max_pool_metadata_percent"] = max(meta)
-    finish(report, format)
+    finish(report, opts.format)
 
 
 def vg_names(text: str | None) -> list[str] | None:
@@ -148,11 +134,7 @@ def size_bytes(text: str, option: str) -> tuple[str, int]:
     return "+" + text.lstrip("+"), math.ceil(float(number) * UNIT_BYTES[unit.lower()])
 
 
-def _extents(nbytes: int, extent_size: int) -> int:
-    return math.ceil(nbytes / extent_size) if extent_size else 0
-
-
-@runbook_task(help=EXTEND_HELP, label="LVM", name="extend-pool")
+@runbook_task(help=EXTEND_HELP, label="LVM", name="extend-pool", targets="one")
 def extend_pool(
     c,
     pool=None,
@@ -160,15 +142,8 @@ def extend_pool(
     percent=None,
     metadata=None,
     apply=False,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
+    *,
+    opts: TargetOptions,
 ):
     """Grow a thin pool's data (and optionally metadata) area from its VG's free extents.
 
@@ -179,10 +154,27 @@ def extend_pool(
     """
     import asyncio
 
-    from ..core.changes import Plan, Step, apply_plan
-    from ..core.errors import RunbookError, UsageError
+    from ..core.changes import apply_plan
     from .collect import lvm_state
-    from .judge import size_text
+    from .remedy import plan_growth
+
+    wanted = growth_request(pool, size, percent, metadata)
+    target = opts.one_target()
+
+    async def run() -> int:
+        async with target:
+            summary, plan = plan_growth(target, await lvm_state(target), wanted)
+            print(summary)
+            return await apply_plan(plan, bool(apply))
+
+    asyncio.run(run())
+
+
+def growth_request(pool: str | None, size: str | None, percent: Any,
+                   metadata: str | None) -> Growth:
+    """The options of lvm.extend-pool checked and turned into a Growth; UsageError if bad."""
+    from ..core.errors import UsageError
+    from .remedy import Growth
 
     vg_name, pool_name = split_pool(pool)
     if size and percent:
@@ -191,71 +183,23 @@ def extend_pool(
         raise UsageError("give --size, --percent or --metadata: how much to add")
     data_arg, data_bytes = size_bytes(size, "--size") if size else ("", 0)
     meta_arg, meta_bytes = size_bytes(metadata, "--metadata") if metadata else ("", 0)
-    if percent is not None:
-        try:
-            share = float(percent)
-        except ValueError:
-            share = -1.0
-        if not 0 < share <= 1000:
-            raise UsageError(f"--percent must be a number above 0 (up to 1000): {percent!r}")
-    target = one_target_from("lvm.extend-pool", host=host, hosts=hosts, limit=limit,
-                             container=container, known_hosts=known_hosts,
-                             accept_new=accept_new, identity=identity,
-                             connect_timeout=connect_timeout, timeout=timeout)
-
-    async def run() -> int:
-        async with target:
-            state = await lvm_state(target)
-            vg, lv = state.vg(vg_name), state.lv(vg_name, pool_name)
-            if vg is None or lv is None:
-                raise RunbookError(f"{target.name}: no LV {vg_name}/{pool_name} here")
-            if not lv.is_thin_pool:
-                raise RunbookError(f"{target.name}: {vg_name}/{pool_name} is a {lv.segtype} "
-                                   "LV, not a thin pool")
-            nonlocal data_arg, data_bytes
-            if percent is not None:
-                data_bytes = math.ceil(lv.size * float(percent) / 100)
-                data_arg = f"+{data_bytes}b"
-            data_ext = _extents(data_bytes, vg.extent_size)
-            # LVM grows the spare metadata LV (lvol0_pmspare) along with the metadata.
-            meta_ext = 2 * _extents(meta_bytes, vg.extent_size)
-            needed = data_ext + meta_ext
-            if needed <= vg.free_extents:
-                print(f"{vg.name}: {vg.free_extents} free extents of "
-                      f"{size_text(vg.extent_size)} ({size_text(vg.free)}); this uses {needed} "
-                      f"({size_text(needed * vg.extent_size)}), leaving "
-                      f"{size_text((vg.free_extents - needed) * vg.extent_size)}")
-            else:
-                raise RunbookError(
-                    f"{target.name}: {vg.name} has {vg.free_extents} free extents, the growth "
-                    f"needs {needed}: add a disk first (pvcreate, vgextend {vg.name} DEVICE)")
-            plan = Plan("lvm.extend-pool", target)
-            full = f"{vg_name}/{pool_name}"
-            if data_ext:
-                new_size = lv.size + data_ext * vg.extent_size
-                plan.add(Step(
-                    f"grow {full} data from {size_text(lv.size)} to {size_text(new_size)} "
-                    f"({IRREVERSIBLE})", ["lvextend", "-L", data_arg, full], None,
-                    _grew(vg_name, pool_name, "size", lv.size)))
-            if meta_ext:
-                plan.add(Step(
-                    f"grow {full} metadata by {size_text(meta_bytes)} ({IRREVERSIBLE})",
-                    ["lvextend", "--poolmetadatasize", meta_arg, full], None,
-                    _grew(vg_name, pool_name, "metadata_size", lv.metadata_size or 0)))
-            plan.manual.append(NO_UNDO_NOTE)
-            return await apply_plan(plan, bool(apply))
-
-    asyncio.run(run())
+    return Growth(vg_name, pool_name, data_arg, data_bytes, _share(percent), meta_arg,
+                  meta_bytes)
 
 
-def _grew(vg: str, lv: str, attribute: str, before: int):
-    async def verify(target: Target) -> bool:
-        from .collect import lvm_state
+def _share(percent: Any) -> float | None:
+    """--percent as a number above 0 and up to 1000 (None when not given)."""
+    from ..core.errors import UsageError
 
-        now = (await lvm_state(target)).lv(vg, lv)
-        return now is not None and (getattr(now, attribute) or 0) > before
-
-    return verify
+    if percent is None:
+        return None
+    try:
+        share = float(percent)
+    except ValueError:
+        share = -1.0
+    if not 0 < share <= 1000:
+        raise UsageError(f"--percent must be a number above 0 (up to 1000): {percent!r}")
+    return share
 
 
 ns = Collection("lvm")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import ParseError, TargetError
+from ..core.scripts import load
 from ..core.targets import Target
 from .parse import LvmState, parse_session
 
@@ -13,21 +14,10 @@ LV_FIELDS = ("vg_name,lv_name,lv_attr,segtype,lv_size,lv_metadata_size,data_perc
              "copy_percent,raid_sync_action,raid_mismatch_count,lv_when_full,lv_active,"
              "seg_monitor,thin_count")
 PV_FIELDS = "pv_name,vg_name,pv_attr,pv_size,pv_free,pv_missing"
-CONFIG_KEYS = ("activation/thin_pool_autoextend_threshold activation/thin_pool_autoextend_percent "
-               "activation/monitoring")
-REPORT_OPTIONS = "--reportformat json --units b --nosuffix"
 
-# Constant script, no data in it: each section starts with a BP-LVM line and ends
-# with BP-EXIT and the command's exit status. Sizes in bytes, without suffix.
-# sbin directories are added because a non-root login's PATH often lacks them.
-SCRIPT = f"""
-PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin; export PATH
-command -v lvm >/dev/null 2>&1 || {{ echo "BP-MISSING lvm2"; exit 0; }}
-echo "BP-LVM vgs"; vgs {REPORT_OPTIONS} -o {VG_FIELDS}; echo "BP-EXIT $?"
-echo "BP-LVM lvs"; lvs {REPORT_OPTIONS} -o {LV_FIELDS}; echo "BP-EXIT $?"
-echo "BP-LVM pvs"; pvs {REPORT_OPTIONS} -o {PV_FIELDS}; echo "BP-EXIT $?"
-echo "BP-LVM config"; lvmconfig --type full {CONFIG_KEYS}; echo "BP-EXIT $?"
-"""
+# What the parser reads; scripts/collect.sh asks for exactly these (a constant
+# script, no data in it: see its header for the output format).
+SCRIPT = load(__package__, "collect.sh")
 
 
 def _reason(stderr: str) -> str:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
-from ..core.targets import (
-    DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PARALLEL,
-    Target,
-)
+from ..core.findings import Report
+from ..core.options import TargetOptions
+from ..core.runner import collect_report, finish, runbook_task
+from ..core.targets import Target
 
 DEFAULT_CALLS = 2
 MFS_HELP = {
@@ -45,6 +42,7 @@ def _split_master(master: str | None) -> tuple[str, int | None] | None:
         "Instant and cluster-wide, but it lags the master's chunk and file loops.",
     },
     label="MFS",
+    targets="many",
 )
 def audit(
     c,
@@ -53,17 +51,8 @@ def audit(
     dialect="auto",
     master=None,
     calls=DEFAULT_CALLS,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    format=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
-    parallel=DEFAULT_PARALLEL,
+    *,
+    opts: TargetOptions,
 ):
     """Check every chunk of every file under PATH: valid copies against the goal.
 
@@ -74,41 +63,52 @@ def audit(
     bounded number of calls at a time, with a progress bar on a terminal.
     --cluster asks the master instead: instant, but behind by up to a loop.
     """
+    if cluster:
+        report = _cluster_report(opts, dialect, _split_master(master), path)
+    else:
+        report = _tree_report(opts, dialect, path, int(calls))
+    finish(report, opts.format)
+
+
+def _tree_report(opts: TargetOptions, dialect: str, path: str, calls: int) -> Report:
+    """Walk PATH on every target: every chunk of every file against its goal."""
     from ..core.progress import progress_bars
     from . import collect
-    from .judge import judge_cluster, judge_tree
+    from .judge import judge_tree
 
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
-    given_master = _split_master(master)
     totals: dict[str, int] = {}
 
     async def walk(target: Target):
         tools = await collect.detect_dialect(target, dialect)
         await collect.find_mount(target, path)
         with progress_bars() as bars:
-            data = await collect.collect_tree(target, tools, path, int(calls), bars)
+            data = await collect.collect_tree(target, tools, path, calls, bars)
         findings, counts = judge_tree(data, target.name)
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
         return [_with_item(f, path) for f in findings]
 
+    report = collect_report("mfs.audit", "MooseFS chunks", "file", opts.targets(), walk,
+                            opts.parallel)
+    report.checked = totals.get("files", 0)
+    report.metrics.update({k: v for k, v in totals.items() if k != "unchecked"})
+    return report
+
+
+def _cluster_report(opts: TargetOptions, dialect: str, master: tuple[str, int | None] | None,
+                    path: str) -> Report:
+    """Ask the master (given, or the one PATH is mounted from) for its view of the cluster."""
+    from . import collect
+    from .judge import judge_cluster
+
     async def ask_master(target: Target):
         tools = await collect.detect_dialect(target, dialect)
-        where = given_master or await collect.master_of(target, path)
+        where = master or await collect.master_of(target, path)
         view = await collect.cluster_view(target, tools, *where)
         return judge_cluster(view, target.name, ":".join(str(p) for p in where if p))
 
-    if cluster:
-        report = collect_report("mfs.audit", "MooseFS cluster", "", targets, ask_master,
-                                int(parallel))
-    else:
-        report = collect_report("mfs.audit", "MooseFS chunks", "file", targets, walk,
-                                int(parallel))
-        report.checked = totals.get("files", 0)
-        report.metrics.update({k: v for k, v in totals.items() if k != "unchecked"})
-    finish(report, format)
+    return collect_report("mfs.audit", "MooseFS cluster", "", opts.targets(), ask_master,
+                          opts.parallel)
 
 
 def _with_item(finding, path):
@@ -126,6 +126,7 @@ def _with_item(finding, path):
         "next to each file, named FILE.before-repair-TIMESTAMP).",
     },
     label="MFS",
+    targets="one",
 )
 def repair(
     c,
@@ -136,15 +137,8 @@ def repair(
     dialect="auto",
     master=None,
     calls=DEFAULT_CALLS,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
+    *,
+    opts: TargetOptions,
 ):
     """Run mfsfilerepair only when it cannot destroy data that could still come back.
 
@@ -160,10 +154,7 @@ def repair(
 
     from .apply import run_repair
 
-    target = one_target_from("mfs.repair", host=host, hosts=hosts, limit=limit,
-                             container=container, known_hosts=known_hosts,
-                             accept_new=accept_new, identity=identity,
-                             connect_timeout=connect_timeout, timeout=timeout)
+    target = opts.one_target()
     code = asyncio.run(run_repair(
         target, path, apply=apply, allow_erase=allow_erase, copy_to=copy_to,
         dialect=dialect, master=_split_master(master), calls=int(calls),

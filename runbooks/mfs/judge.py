@@ -11,7 +11,6 @@ they are called out because they decide what ``mfsfilerepair`` would do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,11 +183,3 @@ def judge_cluster(view: parse.ClusterView, target: str, master: str) -> list[Fin
             page=f"{PAGE}#cluster", data={"server": server},
         ))
     return findings
-
-
-def summarise(totals: Iterable[dict[str, int]]) -> dict[str, int]:
-    merged: dict[str, int] = {}
-    for part in totals:
-        for key, value in part.items():
-            merged[key] = merged.get(key, 0) + value
-    return merged

@@ -11,13 +11,9 @@ import fnmatch
 
 from invoke import Collection
 
-from ..core.runner import collect_report, finish, one_target_from, runbook_task, targets_from
-from ..core.targets import (
-    DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PARALLEL,
-    Target,
-)
+from ..core.options import TargetOptions
+from ..core.runner import collect_report, finish, runbook_task
+from ..core.targets import Target
 
 PROC_MOUNTS = "/proc/mounts"  # also in collect.py, which this module loads lazily
 
@@ -39,24 +35,16 @@ def _selected(mount_point: str, patterns: list[str]) -> bool:
     },
     iterable=["accept", "mount_point"],
     label="MOUNTS",
+    targets="many",
 )
 def audit(
     c,
     mounts_file=None,
     mount_point=None,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
     accept=None,
     max_commit=60,
-    format=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
-    parallel=DEFAULT_PARALLEL,
+    *,
+    opts: TargetOptions,
 ):
     """Flag ext3/ext4/XFS mounts whose options risk data on a crash or power cut.
 
@@ -75,9 +63,7 @@ def audit(
     accepted = parse_accepts(accept or [])
     patterns = list(mount_point or [])
     path = mounts_file or PROC_MOUNTS
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
+    targets = opts.targets()
 
     async def work(target: Target):
         entries = await read_mounts(target, path)
@@ -86,9 +72,9 @@ def audit(
                 + judge_selection(entries, patterns, target.name, path))
 
     report = collect_report("mounts.audit", "Mount options", "mount", targets, work,
-                            int(parallel))
+                            opts.parallel)
     report.metrics["mounts"] = len(report.subjects)
-    finish(report, format)
+    finish(report, opts.format)
 
 
 @runbook_task(
@@ -97,21 +83,15 @@ def audit(
         "max_commit": "Treat ext4 commit= above this many seconds as risky (default 60).",
     },
     label="MOUNTS",
+    targets="one",
 )
 def fix(
     c,
     mount_point,
     apply=False,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
     max_commit=60,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
+    *,
+    opts: TargetOptions,
 ):
     """Undo risky ext4 options on a live mount with `mount -o remount` (dry run by default).
 
@@ -127,10 +107,7 @@ def fix(
     from .collect import read_mounts
     from .remedy import find_mount, plan_fix
 
-    target = one_target_from("mounts.fix", host=host, hosts=hosts, limit=limit,
-                             container=container, known_hosts=known_hosts,
-                             accept_new=accept_new, identity=identity,
-                             connect_timeout=connect_timeout, timeout=timeout)
+    target = opts.one_target()
 
     async def run() -> int:
         async with target:

@@ -14,13 +14,9 @@ from typing import TextIO
 from invoke import Collection
 
 from ..core.findings import Finding, Report
-from ..core.runner import collect_report, finish, runbook_task, targets_from
-from ..core.targets import (
-    DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PARALLEL,
-    Target,
-)
+from ..core.options import TargetOptions
+from ..core.runner import collect_report, finish, runbook_task
+from ..core.targets import Target
 
 CHECK_HELP = {
     "require": "Tools that must be usable (comma separated, e.g. parted,multipath): "
@@ -60,22 +56,13 @@ def _listing(report: Report, out: TextIO) -> None:
         out.write("\n")
 
 
-@runbook_task(help=CHECK_HELP, label="TOOLCHAIN")
+@runbook_task(help=CHECK_HELP, label="TOOLCHAIN", targets="many")
 def check(
     c,
     require=None,
     tools=None,
-    host=None,
-    hosts=None,
-    limit=None,
-    container=None,
-    format=None,
-    known_hosts=None,
-    accept_new=False,
-    identity=None,
-    connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-    timeout=DEFAULT_COMMAND_TIMEOUT,
-    parallel=DEFAULT_PARALLEL,
+    *,
+    opts: TargetOptions,
 ):
     """List the storage tools of each host: installed, usable, and the package to install.
 
@@ -93,17 +80,15 @@ def check(
     from .judge import USABLE, judge, ok_text, selection
     from .parse import parse_probe
 
-    fmt = check_format(format)
+    fmt = check_format(opts.format)
     required, only = selection(require, tools)
-    targets = targets_from(host=host, hosts=hosts, limit=limit, container=container,
-                           known_hosts=known_hosts, accept_new=accept_new, identity=identity,
-                           connect_timeout=connect_timeout, timeout=timeout)
+    targets = opts.targets()
 
     async def work(target: Target) -> list[Finding]:
         return judge(target.name, parse_probe(await collect(target)), required, only)
 
     report = collect_report("toolchain.check", "Storage toolchain", "tool", targets, work,
-                            int(parallel))
+                            opts.parallel)
     tools_seen = [f for f in report.findings if f.check == "toolchain.tool"]
     report.metrics["usable"] = sum(1 for f in tools_seen if f.data["state"] == USABLE)
     report.metrics["missing"] = sum(1 for f in tools_seen if f.data["state"] == "missing")

@@ -1,4 +1,4 @@
-"""Project tasks: build and serve the site, run the test suite."""
+"""The `site` tasks: build, check and serve the MkDocs site."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from invoke import Collection, Exit
 
-from .core.runner import runbook_task
+from ..core.runner import runbook_task
 
 PY = shlex.quote(sys.executable)
 MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}  # keep build output to what matters
@@ -39,7 +39,7 @@ def check(c):
     import tempfile
     from pathlib import Path
 
-    from .sitelinks import check_site
+    from .links import check_site
 
     with tempfile.TemporaryDirectory() as tmp:
         c.run(f"{PY} -m mkdocs build --strict -q -d {shlex.quote(tmp)}", echo=True,
@@ -53,32 +53,7 @@ def check(c):
         raise Exit(code=1)
 
 
-site = Collection("site")
-site.add_task(build)
-site.add_task(check)
-site.add_task(serve)
-
-
-@runbook_task(
-    label="TEST",
-    help={
-        "unit": "Only tests that need no Docker engine (parsers, renderers, targets).",
-        "k": "Only tests matching this pytest -k expression.",
-        "pytest_args": "Extra arguments passed to pytest as they are.",
-    },
-)
-def test(c, unit=False, k=None, pytest_args=""):
-    """Run the whole test suite: unit tests, lab tests in containers, and every doc block.
-
-    Lab tests need a Docker engine and the base image (`invoke lab.setup`);
-    without them they fail loudly rather than skip.
-    """
-    args = [PY, "-m", "pytest"]
-    if unit:
-        args += ["-m", "not lab"]
-    if k:
-        args += ["-k", shlex.quote(k)]
-    command = " ".join(args) + (f" {pytest_args}" if pytest_args else "")
-    result = c.run(command, echo=True, pty=False, warn=True)
-    if result.exited:
-        raise Exit(code=result.exited)
+ns = Collection("site")
+ns.add_task(build)
+ns.add_task(check)
+ns.add_task(serve)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .core.entry import metavar
-from .core.render import FORMATS
+from ..core.entry import metavar
+from ..core.render import FORMATS
 
 SEVERITY_EXITS = [(0, "OK: nothing risky found"), (1, "WARN: a risk worth planning for"),
                   (2, "CRIT: data at risk now"),

@@ -1,6 +1,6 @@
 """MkDocs hooks: generated pages first, then badges and backlinks on every page.
 
-- before the build: render the generated pages (runbooks/sitegen.py);
+- before the build: render the generated pages (runbooks/site/generate.py);
 - per page: a "verified" badge under the title of every page with executed
   blocks (from docs/data/verified.json, written by the test run), and a list
   of the pages that link to it, so cross-links always go both ways.
@@ -26,10 +26,10 @@ def on_pre_build(config: Any, **_: Any) -> None:
         sys.path.insert(0, str(root))
     from mkdocs.exceptions import PluginError
 
-    from runbooks import verified
-    from runbooks.sitegen import generate, page_title
-    from runbooks.sitelinks import inbound, link_graph
-    from runbooks.vendor import VendorError, ensure_iframe_worker
+    from runbooks.site import verified
+    from runbooks.site.generate import generate, page_title
+    from runbooks.site.links import inbound, link_graph
+    from runbooks.site.vendor import VendorError, ensure_iframe_worker
 
     docs = Path(config["docs_dir"])
     try:
@@ -64,8 +64,8 @@ def _insert_after_h1(markdown: str, block: str) -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any) -> str:
-    from runbooks import verified
-    from runbooks.docfences import console_blocks
+    from runbooks.site import verified
+    from runbooks.site.fences import console_blocks
 
     src = page.file.src_uri
     if src.startswith("runbooks/") and src != "runbooks/index.md":

@@ -1,4 +1,7 @@
-"""changes: the journal of what runbooks changed with --apply, and how to undo it."""
+"""changes: the journal of what runbooks changed with --apply, and how to undo it.
+
+The tasks of the `changes` collection; the journal itself is runbooks.core.changes.
+"""
 
 from __future__ import annotations
 

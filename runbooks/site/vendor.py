@@ -56,7 +56,7 @@ def ensure_iframe_worker(docs_dir: Path) -> Path:
 
 
 def main() -> int:
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
     try:
         print(f"vendor: {ensure_iframe_worker(docs).relative_to(docs.parent)}", file=sys.stderr)
     except VendorError as exc:
