@@ -42,6 +42,8 @@ VOLATILE += (
     # Thin pool metadata use moves with the filesystem's own allocation (ext4 lazy init).
     (re.compile(r"\bmetadata \d+(?:\.\d+)? % of"), "metadata <n> % of"),
     (re.compile(r"\bmax_pool_metadata_percent=[\d.]+"), "max_pool_metadata_percent=<n>"),
+    # ... and so does the Meta% column of an `lvs` pool row (Data% Meta% Health WhenFull).
+    (re.compile(r"(\b\d+\.\d\d) +\d+\.\d\d( +\w+ +(?:error|queue)\b)"), r"\1 <n>\2"),
 )
 
 

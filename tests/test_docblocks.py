@@ -64,6 +64,11 @@ def test_normalise_only_touches_volatile_parts():
     )
     assert normalise("/dev/sda1 /srv") == "/dev/sda1 /srv"
     assert normalise("172.18.0.4:9422 192.168.16.5") == "<lab-net>.4:9422 <lab-net>.5"
+    # An lvs pool row: Meta% moves with ext4's lazy init, Data% and health do not.
+    assert normalise("  lab pool 100.00 11.43  out_of_data     error") == \
+        "  lab pool 100.00 <n>  out_of_data     error"
+    assert normalise("  lab pool 50.00 11.43  out_of_data     error") != \
+        normalise("  lab pool 100.00 11.43  out_of_data     error")
 
 
 def test_python_blocks_run_through_pytest_markdown_docs(pytestconfig):
