@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from runbooks.lab import engine, topologies  # noqa: E402
+from runbooks.lab import engine, systems  # noqa: E402
 
 ANSIBLE_VENV = Path(tempfile.gettempdir()) / "bp-bench-ansible"
 
@@ -66,7 +66,7 @@ def main() -> None:
 
     prefix = "bp-bench-fleet"
     print(f"starting a fleet of {args.size} hosts ...", file=sys.stderr)
-    facts = topologies.up("fleet", prefix=prefix, size=args.size)
+    facts = systems.up("fleet", prefix=prefix, size=args.size)
     inventory, known, key = facts["inventory"], facts["known_hosts"], facts["identity"]
     hosts = [line.split() for line in Path(inventory).read_text().splitlines()
              if line.startswith("host") and "ansible_port=" in line]

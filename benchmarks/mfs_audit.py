@@ -15,6 +15,7 @@ within 1.25x of xargs). Usage: python benchmarks/mfs_audit.py [--files N]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runbooks.lab import engine, topologies
+from runbooks.lab import engine, systems
 
 TREE = "/mnt/mfs/bench"
 COMMANDS = {
@@ -49,7 +50,7 @@ def main() -> None:
 
     cl = engine.client()
     prefix = "bp-bench"
-    facts = topologies.up("moosefs", prefix=prefix)
+    facts = systems.up("moosefs", prefix=prefix)
     client = cl.containers.get(facts["client"])
     try:
         print(f"building {args.files} files under {TREE} ...", file=sys.stderr)
@@ -66,7 +67,7 @@ def main() -> None:
                 results[name].append(timed(client, script))
                 print(f"round {round_ + 1}: {name}: {results[name][-1]:.2f}s", file=sys.stderr)
         medians = {name: statistics.median(times) for name, times in results.items()}
-        print(f"files: {args.files}, repeats: {args.repeat}, machine: {engine.os.cpu_count()} "
+        print(f"files: {args.files}, repeats: {args.repeat}, machine: {os.cpu_count()} "
               f"cores")
         for name, value in medians.items():
             runs = ", ".join(f"{t:.2f}" for t in results[name])

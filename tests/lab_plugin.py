@@ -24,7 +24,7 @@ OWNER = f"pid:{os.getpid()}"
 
 
 class LabSession:
-    """Starts topologies for tests under unique names and removes them all at the end."""
+    """Starts lab systems for tests under unique names and removes them all at the end."""
 
     def __init__(self) -> None:
         from runbooks.lab import engine
@@ -37,10 +37,10 @@ class LabSession:
         return self.up_with(topology)
 
     def up_with(self, topology: str, **options: Any) -> dict[str, Any]:
-        from runbooks.lab import topologies
+        from runbooks.lab import systems
 
         prefix = f"bp-t{os.getpid()}-{next(self._ids)}"
-        return {**topologies.up(topology, prefix=prefix, **options), "prefix": prefix}
+        return {**systems.up(topology, prefix=prefix, **options), "prefix": prefix}
 
     def remove_prefix(self, prefix: str) -> None:
         """Remove one lab (its containers and network, or its VM) started by ``up``."""

@@ -240,3 +240,51 @@ def test_two_concurrent_apply_runs_both_appear_in_changes_list(state):
         ("1", "undone"), ("2", "undone"), ("3", "applied"), ("4", "applied")], listing.stdout
     assert {" ".join(h[2:7]) for h in heads[2:]} == {"undo of change 1 local:localhost",
                                                      "undo of change 2 local:localhost"}
+
+
+def _runner(records, lines, failure="", error=None):
+    async def run(target):
+        if error:
+            raise RunbookError(error)
+        return changes.Outcome(records, lines, failure)
+
+    return run
+
+
+def test_a_step_that_runs_itself_journals_its_records_and_why_they_have_no_undo(state):
+    import asyncio
+    import io
+
+    done = {"description": "repair f", "argv": ["repair", "f"], "undo": None,
+            "no_undo": "repair cannot be undone", "result": {"erased": 1}}
+    plan = changes.Plan("demo", LocalTarget(), preview="dry run: would repair f\n")
+    plan.add(changes.Step("copy f aside", ["true"], None))
+    plan.add(changes.Step("repair 1 file", ["repair"], None, no_undo="repair cannot be undone",
+                          run=_runner([done], ["f: 1 erased"])))
+    dry = io.StringIO()
+    assert asyncio.run(changes.apply_plan(plan, False, dry)) == 0
+    assert dry.getvalue() == "dry run: would repair f\n"
+    out = io.StringIO()
+    assert asyncio.run(changes.apply_plan(plan, True, out)) == 1
+    assert out.getvalue() == ("done: copy f aside\nf: 1 erased\n"
+                              "recorded as change 1 (repair cannot be undone)\n")
+    (entry,) = changes.read_journal()
+    assert entry["steps"] == [{"description": "copy f aside", "argv": ["true"], "undo": None},
+                              done]
+
+
+def test_a_step_that_fails_while_running_itself_stops_the_plan_after_journalling(state):
+    import asyncio
+    import io
+
+    plan = changes.Plan("demo", LocalTarget())
+    plan.add(changes.Step("touch a file", ["true"], ["rm", "-f", "f"]))
+    plan.add(changes.Step("copy aside", ["cp"], None, run=_runner([], [], error="cp: no space")))
+    plan.add(changes.Step("never", ["false"], None))
+    out = io.StringIO()
+    with pytest.raises(RunbookError, match=r"^localhost: stopped at step 2: copy aside: "
+                                           r"cp: no space$"):
+        asyncio.run(changes.apply_plan(plan, True, out))
+    (entry,) = changes.read_journal()
+    assert [s["description"] for s in entry["steps"]] == ["touch a file"]
+    assert "recorded as change 1; undo with: invoke changes.undo 1 --apply" in out.getvalue()

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from runbooks.lab import bacula, faults
+from runbooks.lab import faults
+from runbooks.lab.systems import bacula
 from tests.helpers import run_task
 
 pytestmark = pytest.mark.lab

@@ -157,13 +157,24 @@ def test_a_check_that_finds_nothing_to_look_at_is_unknown(mfs, task, path, reaso
 
 
 def test_an_experiment_runs_end_to_end_and_records_its_journal(lab, tmp_path):
-    from runbooks.lab.experiments import run_experiment
+    from runbooks.experiments import run_experiment
+    from runbooks.experiments.journal import problems
 
     path = run_experiment("repair-zero-copy", out_dir=tmp_path)
     doc = json.loads(path.read_text())
+    assert problems(doc) == []
     assert doc["status"] == "completed" and doc["versions"]["moosefs"].startswith("3.0.117")
-    phases = {entry["phase"] for entry in doc["journal"]}
-    assert phases == {"steady-state", "method", "rollback"}
+    assert isinstance(doc["deviated"], bool)
+    hypothesis = doc["steady_state_hypothesis"]
+    probes = ["chunkservers registered with their space", "chunks missing (master)"]
+    assert [p["name"] for p in hypothesis["before"]] == ["lab up", *probes]
+    assert [p["name"] for p in hypothesis["after"]] == probes
+    assert all(p["status"] == "succeeded" for p in hypothesis["before"])
+    kinds = {a["kind"] for a in doc["method"]}
+    assert kinds == {"action", "probe"} and "mfsfilerepair" in [a["name"] for a in doc["method"]]
+    assert all(isinstance(a["duration"], float) and a["status"] == "succeeded"
+               for a in doc["method"])
+    assert [a["name"] for a in doc["rollbacks"]] == ["heal every fault"]
     results = doc["results"]
     assert results["repair_output"][1].split()[-1] == "1"  # chunks erased: 1
     assert results["chunk0_nonzero_bytes_after"] == 0 and results["chunk1_intact"]

@@ -8,9 +8,10 @@ import pytest
 from runbooks.core.errors import ParseError
 from runbooks.core.findings import Severity
 from runbooks.core.targets import LocalTarget
-from runbooks.login import PamUnreadable, judge_login, pam_motd_lines
+from runbooks.login.collect import PamUnreadable, pam_motd_lines
+from runbooks.login.judge import judge_login
 from runbooks.login.parse import parse_manifest, parse_motd_timings, parse_pam_motd
-from runbooks.login.remedy import nothing_slow, plan_trim
+from runbooks.login.plan import nothing_slow, plan_trim
 from tests.helpers import DATA as ALL_DATA
 from tests.helpers import run_task
 

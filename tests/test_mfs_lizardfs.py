@@ -9,7 +9,7 @@ from runbooks.core.errors import ParseError
 from runbooks.core.findings import Severity
 from runbooks.mfs import collect, parse
 from runbooks.mfs.judge import judge_cluster
-from runbooks.mfs.repair import FilePlan, chunk_actions, refusals
+from runbooks.mfs.plan import FilePlan, chunk_actions, refusals
 from runbooks.mounts.parse import parse_mounts
 
 LIZ = Path(__file__).parent / "data" / "lizardfs"

@@ -1,4 +1,4 @@
-"""mfs.repair's decisions (runbooks/mfs/repair.py): what each chunk would get, and when to refuse.
+"""mfs.repair's decisions (runbooks/mfs/plan.py): what each chunk would get, and when to refuse.
 
 Fed with mfsfileinfo output captured in the MooseFS lab (tests/data/moosefs).
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runbooks.mfs import parse
-from runbooks.mfs.repair import (
+from runbooks.mfs.plan import (
     CHUNK_SIZE,
     ChunkAction,
     FilePlan,

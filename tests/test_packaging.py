@@ -19,7 +19,7 @@ import pytest
 from runbooks.namespace import MONITORING
 from tests.helpers import DATA, REPO
 
-LEFT_OUT = ("runbooks/lab/", "runbooks/site/", "runbooks/testsuite/")
+LEFT_OUT = ("runbooks/lab/", "runbooks/experiments/", "runbooks/site/", "runbooks/testsuite/")
 
 
 def _run(*argv: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -90,7 +90,8 @@ def test_installed_bp_runs_a_check_from_the_wheel(slim: tuple[Path, Path]) -> No
 def test_bp_imports_no_lab_or_site_code_even_in_a_checkout() -> None:
     probe = ("import sys; from runbooks.namespace import monitoring; monitoring(); "
              "print(sorted(m for m in sys.modules if m.startswith("
-             "('runbooks.lab', 'runbooks.site', 'runbooks.testsuite'))))")
+             "('runbooks.lab', 'runbooks.experiments', 'runbooks.site', "
+             "'runbooks.testsuite'))))")
     result = _run(sys.executable, "-c", probe, cwd=REPO)
     assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
 

@@ -70,7 +70,7 @@ def test_every_task_has_a_docstring_and_help_for_each_option(task):
 
 # The task modules stay thin: the layers below them do the work (issue 13).
 TASK_MODULES = ["runbooks/core/runner.py", "runbooks/core/options.py",
-                "runbooks/journal_tasks.py", "runbooks/backup/rear.py", "runbooks/lvm/remedy.py",
+                "runbooks/journal_tasks.py", "runbooks/lvm/plan.py", "runbooks/mfs/plan.py",
                 *(f"runbooks/{d}/__init__.py" for d in ("backup", "login", "lvm", "mfs",
                                                         "mounts", "patching", "toolchain"))]
 MAX_FUNCTION_LINES = 60
@@ -100,6 +100,47 @@ def test_task_modules_take_target_options_from_the_decorator(module):
     source = (REPO / module).read_text()
     spelled = re.findall(r"^    (?:host|known_hosts|connect_timeout|parallel)=", source, re.M)
     assert spelled == [], f"{module} spells out target options again"
+
+
+def _change_tasks(init: Path) -> list[str]:
+    """Functions of a task module decorated with ``runbook_task(..., targets="one")``."""
+    found = []
+    for node in ast.walk(ast.parse(init.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and any(
+                        k.arg == "targets" and isinstance(k.value, ast.Constant)
+                        and k.value.value == "one" for k in deco.keywords):
+                    found.append(node.name)
+    return found
+
+
+LAYERS = {"__init__.py", "collect.py", "parse.py", "judge.py"}
+
+
+def _domains() -> list[str]:
+    sys.path.insert(0, str(REPO))
+    from runbooks.namespace import RUNBOOKS
+
+    return list(RUNBOOKS)
+
+
+@pytest.mark.parametrize("domain", _domains())
+def test_every_domain_has_the_same_layers_and_a_plan_exactly_when_it_changes_things(domain):
+    # issue 13: collect, parse, judge, plan (only for tasks that change things), a thin
+    # __init__ and the shell scripts; nothing else, so every domain reads the same way.
+    folder = REPO / "runbooks" / domain
+    present = {p.name for p in folder.iterdir() if p.name != "__pycache__"}
+    changes = _change_tasks(folder / "__init__.py")
+    wanted = LAYERS | ({"plan.py"} if changes else set())
+    assert present - {"scripts"} == wanted, f"{domain}: change tasks {changes}"
+    if "scripts" in present:
+        assert {p.suffix for p in (folder / "scripts").iterdir()} == {".sh"}
+
+
+def test_the_domains_that_change_things_are_the_expected_ones():
+    changing = [d for d in _domains() if _change_tasks(REPO / "runbooks" / d / "__init__.py")]
+    assert sorted(changing) == ["login", "lvm", "mfs", "mounts"]
 
 
 # No test asserts how fast something is: timings are figures for benchmarks and reports.

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runbooks.backup.rear import (
+from runbooks.backup.judge import judge_rear
+from runbooks.backup.parse import (
     CheckLayout,
-    judge_rear,
     parse_checklayout,
     parse_md5sum_check,
-    parse_probe,
+    parse_rear_probe,
 )
 from runbooks.core.errors import ParseError
 from runbooks.core.findings import Severity
@@ -71,24 +71,24 @@ def test_missing_layout_makes_rear_fail_with_its_error_line():
 
 
 def test_probe_with_and_without_saved_layout():
-    saved = parse_probe(run("probe-saved")[1])
+    saved = parse_rear_probe(run("probe-saved")[1])
     assert saved.rear == "/usr/sbin/rear"
     assert saved.layout_saved is not None and saved.layout_saved.tzinfo is UTC
     # The layout file's own header and its mtime tell the same time (within the save).
     header = next(line for line in run("probe-saved")[1].splitlines() if "dated" in line)
     dated = datetime.strptime(header.split("dated ")[1][:14], "%Y%m%d%H%M%S")
     assert abs(saved.layout_saved.replace(tzinfo=None) - dated) < timedelta(seconds=5)
-    none = parse_probe(run("probe-no-layout")[1])
+    none = parse_rear_probe(run("probe-no-layout")[1])
     assert (none.rear, none.layout_saved) == ("/usr/sbin/rear", None)
 
 
 def test_probe_garbage_is_a_parse_error():
     with pytest.raises(ParseError):
-        parse_probe("")  # nothing came back: not "no layout", not "unchanged"
+        parse_rear_probe("")  # nothing came back: not "no layout", not "unchanged"
     with pytest.raises(ParseError):
-        parse_probe("rear: command not found\n")
+        parse_rear_probe("rear: command not found\n")
     with pytest.raises(ParseError):
-        parse_probe("rear\t/usr/sbin/rear\nlayout\tyesterday\t# x\n")
+        parse_rear_probe("rear\t/usr/sbin/rear\nlayout\tyesterday\t# x\n")
 
 
 def test_md5sum_check_names_changed_and_vanished_files():
@@ -99,7 +99,7 @@ def test_md5sum_check_names_changed_and_vanished_files():
 
 
 def _probe():
-    return parse_probe(run("probe-saved")[1])
+    return parse_rear_probe(run("probe-saved")[1])
 
 
 def test_unchanged_is_ok_with_the_layout_date():
@@ -130,7 +130,7 @@ def test_config_change_without_changed_checksums_means_a_new_file():
 
 
 def test_never_saved_layout_is_critical():
-    none = parse_probe(run("probe-no-layout")[1])
+    none = parse_rear_probe(run("probe-no-layout")[1])
     finding = judge_rear("host", none, None, [], datetime.now(UTC))
     assert finding.severity is Severity.CRIT
     assert finding.message == ("no rescue image layout recorded: rear mkrescue never ran "
@@ -138,7 +138,7 @@ def test_never_saved_layout_is_critical():
 
 
 def test_task_has_a_docstring_and_help_for_each_option():
-    from runbooks.backup.rear import rear_check
+    from runbooks.backup import rear_check
 
     assert rear_check.name == "rear-check"
     assert rear_check.__doc__ and len(rear_check.__doc__.strip()) > 20

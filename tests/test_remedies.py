@@ -1,4 +1,4 @@
-"""The remedies: for given inputs, exactly which commands a change runs and how it is undone.
+"""The plans: for given inputs, exactly which commands a change runs and how it is undone.
 
 mounts.fix plans from mount tables captured in the nas lab; login.trim-motd and
 login.restore-motd plan and apply on this host, in a folder of this test standing in
@@ -21,10 +21,10 @@ import pytest
 from runbooks.core.changes import apply_plan, print_plan, read_journal
 from runbooks.core.errors import RunbookError
 from runbooks.core.targets import LocalTarget
-from runbooks.login import remedy as login_remedy
+from runbooks.login import plan as login_plan
 from runbooks.login.parse import parse_motd_timings
 from runbooks.mounts.parse import MountEntry, parse_mounts, with_effective
-from runbooks.mounts.remedy import find_mount, plan_fix
+from runbooks.mounts.plan import find_mount, plan_fix
 from tests.helpers import DATA
 
 NAS = with_effective(parse_mounts((DATA / "proc-mounts-nas-lab.txt").read_text()),
@@ -167,10 +167,10 @@ def motd(tmp_path, monkeypatch):
         path.chmod(int(mode, 8))
     manifest_dir = tmp_path / "lib" / "breaking-point"
     manifest = f"{manifest_dir}/motd-manifest"
-    monkeypatch.setattr(login_remedy, "MOTD_DIR", str(motd_dir))
-    monkeypatch.setattr(login_remedy, "MANIFEST_DIR", str(manifest_dir))
-    monkeypatch.setattr(login_remedy, "MANIFEST", manifest)
-    monkeypatch.setattr(login_remedy, "WRITE_MANIFEST",
+    monkeypatch.setattr(login_plan, "MOTD_DIR", str(motd_dir))
+    monkeypatch.setattr(login_plan, "MANIFEST_DIR", str(manifest_dir))
+    monkeypatch.setattr(login_plan, "MANIFEST", manifest)
+    monkeypatch.setattr(login_plan, "WRITE_MANIFEST",
                         f'mkdir -p {manifest_dir} && printf "%s\\n" "$@" > {manifest}')
     monkeypatch.setenv("BP_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)
@@ -194,13 +194,13 @@ def apply(plan) -> str:
 def test_trim_plan_records_modes_once_and_undoes_each_step_exactly(motd):
     motd_dir, manifest_dir, manifest, scripts = motd
     slow, slow2 = "50-it's \"slow\" $(touch pwned)", "-n 60 `id`"
-    plan = asyncio.run(login_remedy.plan_trim(LocalTarget(), scripts, 0.1))
+    plan = asyncio.run(login_plan.plan_trim(LocalTarget(), scripts, 0.1))
     manifest_lines = ["755\t00-header", f"755\t{slow}", f"750\t{slow2}", "644\t91-disabled"]
     assert steps(plan) == [
         (f"create {manifest_dir} for the manifest",
          ["mkdir", "-p", str(manifest_dir)], ["rmdir", str(manifest_dir)]),
         (f"record the modes of 4 update-motd.d scripts in {manifest}",
-         ["sh", "-c", login_remedy.WRITE_MANIFEST, "sh", *manifest_lines],
+         ["sh", "-c", login_plan.WRITE_MANIFEST, "sh", *manifest_lines],
          ["rm", "-f", manifest]),
         (f"stop {slow} from running at login (0.43s)",
          ["chmod", "a-x", f"{motd_dir}/{slow}"], ["chmod", "755", f"{motd_dir}/{slow}"]),
@@ -219,18 +219,18 @@ def test_trim_plan_records_modes_once_and_undoes_each_step_exactly(motd):
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["lib", "state", "update-motd.d"]
 
     # a second trim keeps the first manifest: it holds the modes from before any trim
-    again = asyncio.run(login_remedy.plan_trim(LocalTarget(), scripts, 0.1))
+    again = asyncio.run(login_plan.plan_trim(LocalTarget(), scripts, 0.1))
     assert [s.argv[:2] for s in again.steps] == [["chmod", "a-x"], ["chmod", "a-x"]]
 
 
 def test_restore_gives_back_each_changed_mode_and_removes_the_manifest(motd):
     motd_dir, manifest_dir, manifest, scripts = motd
     before = modes(motd_dir)
-    apply(asyncio.run(login_remedy.plan_trim(LocalTarget(), scripts, 0.1)))
+    apply(asyncio.run(login_plan.plan_trim(LocalTarget(), scripts, 0.1)))
     (motd_dir / "00-header").unlink()  # gone since the trim: reported, not recreated
     slow, slow2 = "50-it's \"slow\" $(touch pwned)", "-n 60 `id`"
 
-    plan = asyncio.run(login_remedy.plan_restore(LocalTarget()))
+    plan = asyncio.run(login_plan.plan_restore(LocalTarget()))
     assert steps(plan) == [
         (f"give {slow} back its mode 755",
          ["chmod", "755", f"{motd_dir}/{slow}"], ["chmod", "644", f"{motd_dir}/{slow}"]),
@@ -247,13 +247,13 @@ def test_restore_gives_back_each_changed_mode_and_removes_the_manifest(motd):
 def test_restore_without_a_manifest_is_an_error_naming_it(motd):
     _, _, manifest, _ = motd
     with pytest.raises(RunbookError) as caught:
-        asyncio.run(login_remedy.plan_restore(LocalTarget("web1")))
+        asyncio.run(login_plan.plan_restore(LocalTarget("web1")))
     assert str(caught.value) == f"web1: no trim manifest ({manifest}): nothing to restore"
 
 
 def test_trim_into_an_existing_manifest_folder_does_not_plan_to_remove_it(motd):
     _, manifest_dir, manifest, scripts = motd
     manifest_dir.mkdir(parents=True)
-    plan = asyncio.run(login_remedy.plan_trim(LocalTarget(), scripts, 0.1))
+    plan = asyncio.run(login_plan.plan_trim(LocalTarget(), scripts, 0.1))
     assert [s.undo for s in plan.steps[:1]] == [["rm", "-f", manifest]]
     assert all(s.argv[0] != "mkdir" for s in plan.steps)

@@ -103,3 +103,13 @@ def test_table_lists_problems_explains_each_check_once_and_summarises():
 def test_unknown_format_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown format 'xml'"):
         render(report(Severity.OK), "xml", io.StringIO())
+
+
+@pytest.mark.parametrize("fmt", ["json", "nagios", "checkmk"])
+def test_details_are_for_the_table_only_and_come_first(fmt):
+    rep = report(Severity.WARN, Severity.OK)
+    rep.details = ["nas: a listing [not markup]", "TOOL  STATE", ""]
+    _, table = rendered(rep, "table")
+    assert table.startswith("nas: a listing [not markup]\nTOOL  STATE\n\n")
+    assert table.endswith(rendered(report(Severity.WARN, Severity.OK), "table")[1])
+    assert "listing" not in rendered(rep, fmt)[1]  # machine formats stay clean

@@ -1,11 +1,31 @@
-"""Ask the director, through one non-interactive bconsole session on the director host."""
+"""What the backup tasks run on a target.
+
+backup.status: one non-interactive bconsole session on the director host.
+backup.rear-check: a probe for rear and the saved layout, ``rear -v checklayout``
+and, when watched configuration files changed, ``md5sum -c`` of their saved checksums.
+
+``rear checklayout`` is not strictly read only, and the page says so: every run
+rewrites diskdeps.conf, disktodo.conf and config/df.txt under /var/lib/rear/layout,
+a few files under /var/lib/rear/recovery, writes its log and copies it over
+/var/log/rear/rear-HOST.log. The saved layout and the checksums stay untouched.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from ..core.errors import TargetError
 from ..core.scripts import load
 from ..core.targets import Target
-from .parse import DirectorState, parse_bacula_session
+from .parse import (
+    CheckLayout,
+    DirectorState,
+    RearProbe,
+    parse_bacula_session,
+    parse_checklayout,
+    parse_md5sum_check,
+    parse_rear_probe,
+)
 
 DEFAULT_BCONSOLE_CONFIG = "/etc/bacula/bconsole.conf"
 
@@ -58,3 +78,43 @@ async def director_state(target: Target, config: str, hours: int,
     if not result.ok and "BP-NOW" not in result.stdout:
         raise TargetError(f"{target.name}: bconsole session: {result.first_error_line()}")
     return interpret(target.name, result.stdout, allowed)
+
+
+# --- Relax-and-Recover -------------------------------------------------------------------
+
+CHECKSUMS = "/var/lib/rear/layout/config/files.md5sum"
+# Where rear is, and the saved layout's modification time and first line. Constant:
+# nothing from the command line reaches this shell.
+PROBE_SCRIPT = load(__package__, "rear-probe.sh")  # scripts/rear-probe.sh
+
+
+@dataclass(frozen=True)
+class RearState:
+    """What rear said on one host: the probe, checklayout's verdict, changed files."""
+
+    probe: RearProbe
+    result: CheckLayout | None = None  # None: no saved layout, so nothing to compare
+    changed_files: list[str] = field(default_factory=list)
+
+
+async def rear_state(target: Target) -> RearState:
+    """Probe, then run ``rear -v checklayout`` when there is a saved layout."""
+    probe_run = await target.run(["sh", "-c", PROBE_SCRIPT])
+    if not probe_run.ok:
+        raise TargetError(f"{target.name}: rear probe failed: {probe_run.first_error_line()}")
+    probe = parse_rear_probe(probe_run.stdout)
+    if not probe.rear:
+        raise TargetError(f"{target.name}: rear (Relax-and-Recover) is not installed: "
+                          "no rear on PATH or in /usr/sbin")
+    if probe.layout_saved is None:
+        return RearState(probe)
+    run = await target.run([probe.rear, "-v", "checklayout"])
+    result = parse_checklayout(run.exit_status, run.stdout, run.stderr)
+    if result.error:
+        raise TargetError(f"{target.name}: rear checklayout failed "
+                          f"(exit {run.exit_status}): {result.error}")
+    changed_files: list[str] = []
+    if result.config_changed:
+        sums = await target.run(["md5sum", "-c", "--quiet", CHECKSUMS])
+        changed_files = parse_md5sum_check(sums.stdout)
+    return RearState(probe, result, changed_files)

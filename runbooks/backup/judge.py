@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..core.findings import Finding, Severity
-from .parse import DirectorState, JobRun, describe_status, status_kind
+from .parse import CheckLayout, DirectorState, JobRun, RearProbe, describe_status, status_kind
 
 PAGE = "runbooks/backup-status/"
 CHECK = "backup.status"
@@ -151,3 +152,59 @@ def judge_state(target: str, state: DirectorState, limits: Thresholds) -> list[F
                 data={"client": client, "never_backed_up": True}))
     findings.extend(judge_running(target, state))
     return findings
+
+
+# --- Relax-and-Recover -------------------------------------------------------------------
+
+REAR_PAGE = "runbooks/rear-check/"
+LAYOUT = "/var/lib/rear/layout/disklayout.conf"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def judge_rear(target: str, probe: RearProbe, result: CheckLayout | None,
+               changed_files: list[str], now: datetime) -> Finding:
+    """One finding per host: unchanged (OK), changed (WARN), never saved (CRIT)."""
+    common = {"page": REAR_PAGE,
+              "why": "ReaR recreates partitions, RAID, LVM and filesystems from the layout "
+              "saved in the rescue image; a layout that no longer matches the machine makes "
+              "a bare-metal recovery fail or rebuild the wrong thing"}
+    if probe.layout_saved is None:
+        return Finding("rear.checklayout", Severity.CRIT, target, "rescue image",
+                       f"no rescue image layout recorded: rear mkrescue never ran "
+                       f"(no {LAYOUT})", data={"layout_saved": None}, **common)
+    saved = _iso(probe.layout_saved)
+    data = {"layout_saved": saved, "rear": probe.rear,
+            "layout_age_seconds": round((now - probe.layout_saved).total_seconds())}
+    if result is None or not result.changed:
+        return Finding("rear.checklayout", Severity.OK, target, "rescue image",
+                       f"layout unchanged since the last rescue image (layout saved {saved})",
+                       data={**data, "layout_changed": False, "config_changed": False},
+                       **common)
+    parts = []
+    if result.layout_changed:
+        parts.append(f"disk layout differs from the one saved {saved}")
+    if result.config_changed:
+        files = ", ".join(changed_files) or "a file was added to a watched directory"
+        parts.append(f"configuration changed: {files}")
+    return Finding("rear.checklayout", Severity.WARN, target, "rescue image",
+                   f"layout changed: run rear mkrescue ({'; '.join(parts)})",
+                   data={**data, "layout_changed": result.layout_changed,
+                         "config_changed": result.config_changed,
+                         "changed_files": changed_files}, **common)
+
+
+def rear_metrics(findings: list[Finding]) -> dict[str, float]:
+    """Perfdata: the age of the oldest saved layout, when any host has one."""
+    ages = [f.data["layout_age_seconds"] for f in findings
+            if f.data.get("layout_age_seconds") is not None]
+    return {"layout_age_seconds": max(ages)} if ages else {}
+
+
+def unchanged_lines(findings: list[Finding]) -> list[str]:
+    """For the table format, which lists only problems: the hosts whose layout is current,
+    with the date it was saved (worth seeing when all is well too)."""
+    return [f"{f.target}: {f.message}" for f in findings
+            if f.severity is Severity.OK and f.check == "rear.checklayout"]

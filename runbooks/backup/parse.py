@@ -5,6 +5,10 @@ Bacula 9.6 is read from one non-interactive bconsole session (see
 query on the Job table and ``.status dir running`` in ``.api 2`` mode.
 Bareos answers ``.api 2`` with JSON-RPC objects; :func:`parse_bareos_api`
 reads those.
+
+Relax-and-Recover (``backup.rear-check``): the probe script's two lines,
+``rear -v checklayout``'s verdict and ``md5sum -c`` of the checksums saved with
+the layout; see the end of this module.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ..core.errors import ParseError
 
@@ -314,3 +319,83 @@ def describe_status(code: str) -> str:
 
 def status_kind(code: str) -> str:
     return JOB_STATUS.get(code, ("", "unknown"))[1]
+
+
+# --- Relax-and-Recover -------------------------------------------------------------------
+
+IDENTICAL = "Disk layout is identical"  # what rear -v checklayout says when nothing changed
+
+
+@dataclass(frozen=True)
+class RearProbe:
+    rear: str  # path of the rear program, "" when not installed
+    layout_saved: datetime | None  # mtime of disklayout.conf; None: no saved layout
+
+
+@dataclass(frozen=True)
+class CheckLayout:
+    """What one ``rear -v checklayout`` said."""
+
+    layout_changed: bool
+    config_changed: bool
+    error: str = ""  # the ERROR line when rear failed instead of comparing
+
+    @property
+    def changed(self) -> bool:
+        return self.layout_changed or self.config_changed
+
+
+def parse_rear_probe(text: str) -> RearProbe:
+    """The probe script's two lines: ``rear<TAB>PATH`` and ``layout<TAB>MTIME<TAB>LINE``."""
+    fields = {}
+    for line in text.splitlines():
+        kind, _, rest = line.partition("\t")
+        fields[kind] = rest.split("\t")
+    if "rear" not in fields or "layout" not in fields:
+        raise ParseError(f"rear probe: unexpected output {text.strip()[:80]!r}")
+    mtime = fields["layout"][0]
+    if mtime and not mtime.isdigit():
+        raise ParseError(f"rear probe: bad layout time {mtime!r}")
+    saved = datetime.fromtimestamp(int(mtime), UTC) if mtime else None
+    return RearProbe(fields["rear"][0], saved)
+
+
+def _error_line(stdout: str, stderr: str, status: int) -> str:
+    for text in (stderr, stdout):
+        for line in text.splitlines():
+            if line.startswith("ERROR:"):
+                return line.strip()
+    for line in stderr.splitlines():
+        if line.strip():
+            return line.strip()
+    return f"exit status {status}"
+
+
+def parse_checklayout(status: int, stdout: str, stderr: str) -> CheckLayout:
+    """Map ``rear -v checklayout``'s exit status and messages to a result.
+
+    Exit 1 is both "something changed" and rear's ordinary error status (not root,
+    unknown workflow), so the messages decide: only "Disk layout has changed" or
+    "Configuration files have changed." make it a change. Exit 0 counts as
+    unchanged only with "Disk layout is identical" printed: a run that compared
+    nothing (no output at all) must not read as OK.
+    """
+    layout = "Disk layout has changed" in stdout
+    config = "Configuration files have changed" in stdout
+    if status == 0 and IDENTICAL in stdout:
+        return CheckLayout(False, False)
+    if status == 0:
+        return CheckLayout(False, False, f"no verdict: it did not print '{IDENTICAL}'")
+    if status == 1 and (layout or config):
+        return CheckLayout(layout, config)
+    return CheckLayout(False, False, _error_line(stdout, stderr, status))
+
+
+def parse_md5sum_check(text: str) -> list[str]:
+    """Files that ``md5sum -c --quiet`` reports as changed or unreadable."""
+    changed = []
+    for line in text.splitlines():
+        name, sep, verdict = line.rpartition(": ")
+        if sep and verdict.startswith("FAILED"):
+            changed.append(name + (" (gone)" if "open or read" in verdict else ""))
+    return changed

@@ -9,6 +9,11 @@ and how to reach the target again, so that ``invoke changes.undo`` can put
 things back later, from another shell. A step that fails stops the plan:
 later steps are not attempted.
 
+A step may run itself instead of one command (``Step.run``), for example one
+command over many paths in batches: it returns an :class:`Outcome` with a
+journal record per thing it changed and the lines to show. A step without an
+undo may say why (``Step.no_undo``); the journal keeps that with the step.
+
 The journal is only ever replaced whole: under an exclusive lock (``flock`` on
 a lock file next to it) it is read, changed, written to a temporary file in
 the same directory, synced and renamed over the old one. A crash or a full
@@ -49,11 +54,25 @@ def journal_path() -> Path:
 
 
 @dataclass
+class Outcome:
+    """What a step that runs itself did."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)  # journal steps, as changed
+    lines: list[str] = field(default_factory=list)  # what to show the operator
+    failure: str = ""  # why the plan must stop here ("" when it may go on)
+
+
+Runner = Callable[[Target], Awaitable[Outcome]]
+
+
+@dataclass
 class Step:
     description: str
     argv: Sequence[str]
     undo: Sequence[str] | None  # None: cannot be undone by a command (say so in description)
     verify: Verifier | None = None
+    no_undo: str = ""  # why there is no undo; journalled, and said when the change is recorded
+    run: Runner | None = None  # runs the step instead of ``argv``; its records are journalled
 
 
 @dataclass
@@ -62,6 +81,9 @@ class Plan:
     target: Target
     steps: list[Step] = field(default_factory=list)
     manual: list[str] = field(default_factory=list)  # what the runbook will not do itself
+    # What a dry run shows instead of the numbered steps, for a plan whose steps run
+    # over many paths (the runbook has shown what each path would get).
+    preview: str = ""
 
     def add(self, step: Step) -> None:
         self.steps.append(step)
@@ -78,7 +100,8 @@ def print_plan(plan: Plan, out: TextIO) -> None:
     for number, step in enumerate(plan.steps, 1):
         out.write(f"{number}. {step.description}\n")
         out.write(f"   run:  {shlex.join(step.argv)}\n")
-        undo = shlex.join(step.undo) if step.undo else "(no automatic undo)"
+        undo = shlex.join(step.undo) if step.undo else (
+            f"(no automatic undo: {step.no_undo})" if step.no_undo else "(no automatic undo)")
         out.write(f"   undo: {undo}\n")
     for note in plan.manual:
         out.write(f"manual: {note}\n")
@@ -310,39 +333,75 @@ def mark_undone(change_id: int) -> None:
                            "as applied") from None
 
 
+def _journalled(step: Step) -> dict[str, Any]:
+    record = {"description": step.description, "argv": list(step.argv),
+              "undo": list(step.undo) if step.undo else None}
+    if step.no_undo:
+        record["no_undo"] = step.no_undo
+    return record
+
+
+async def _run_step(target: Target, step: Step, out: TextIO) -> tuple[list[dict[str, Any]], str]:
+    """Run one step: its journal records, and why the plan must stop ("" if it may go on)."""
+    if step.run is not None:
+        try:
+            outcome = await step.run(target)
+        except RunbookError as exc:  # journal what the steps before it did, then stop
+            outcome = Outcome(failure=str(exc))
+        for line in outcome.lines:
+            out.write(line + "\n")
+        return outcome.records, outcome.failure and f"{step.description}: {outcome.failure}"
+    result = await target.run(step.argv)
+    if not (result.ok and (step.verify is None or await step.verify(target))):
+        why = result.first_error_line() if not result.ok else "the change did not take"
+        return [], f"{step.description}: {why}"
+    out.write(f"done: {step.description}\n")
+    return [_journalled(step)], ""
+
+
+def _recorded(change_id: int, done: list[dict[str, Any]]) -> str:
+    if any(step["undo"] for step in done):
+        return f"recorded as change {change_id}; undo with: invoke changes.undo {change_id} --apply"
+    reasons = list(dict.fromkeys(step["no_undo"] for step in done if step.get("no_undo")))
+    if reasons:
+        return f"recorded as change {change_id} ({'; '.join(reasons)})"
+    return f"recorded as change {change_id}; it has no undo"
+
+
+def _dry_run(plan: Plan, out: TextIO) -> None:
+    if plan.preview and plan.steps:
+        out.write(plan.preview)
+        for note in plan.manual:
+            out.write(f"manual: {note}\n")
+        return
+    print_plan(plan, out)
+    if plan.steps:
+        out.write("dry run: nothing changed; add --apply to make these changes\n")
+
+
 async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
     """Print the plan, and run it when ``apply``. Returns the journal id (0 if nothing ran)."""
     out = out or sys.stdout
     if not apply:
-        print_plan(plan, out)
-        if plan.steps:
-            out.write("dry run: nothing changed; add --apply to make these changes\n")
+        _dry_run(plan, out)
         return 0
     if not plan.steps:
         print_plan(plan, out)
         return 0
     done: list[dict[str, Any]] = []
-    failure = None
-    for step in plan.steps:
-        result = await plan.target.run(step.argv)
-        ok = result.ok and (step.verify is None or await step.verify(plan.target))
-        if not ok:
-            why = result.first_error_line() if not result.ok else "the change did not take"
-            failure = f"{step.description}: {why}"
+    failure = ""
+    for number, step in enumerate(plan.steps, 1):
+        records, why = await _run_step(plan.target, step, out)
+        done.extend(records)
+        if why:
+            failure = f"{plan.target.name}: stopped at step {number}: {why}"
             break
-        done.append({"description": step.description, "argv": list(step.argv),
-                     "undo": list(step.undo) if step.undo else None})
-        out.write(f"done: {step.description}\n")
     change_id = 0
     if done:
         change_id = _record(plan.runbook, plan.target, done)
-        if any(step["undo"] for step in done):
-            out.write(f"recorded as change {change_id}; "
-                      f"undo with: invoke changes.undo {change_id} --apply\n")
-        else:
-            out.write(f"recorded as change {change_id}; it has no undo\n")
+        out.write(_recorded(change_id, done) + "\n")
     for note in plan.manual:
         out.write(f"manual: {note}\n")
     if failure:
-        raise RunbookError(f"{plan.target.name}: stopped at step {len(done) + 1}: {failure}")
+        raise RunbookError(failure)
     return change_id

@@ -121,6 +121,10 @@ class Report:
     metrics: dict[str, float] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
     ok_text: str = ""  # what "no problems" means, when "N checked, all OK" would mislead
+    # Lines for a person at a terminal, e.g. a listing of everything checked and not only
+    # the problems: the table format shows them first; the machine formats leave them out
+    # (JSON has the findings' data, Nagios and check_mk have their own line formats).
+    details: list[str] = field(default_factory=list)
 
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)

@@ -1,6 +1,7 @@
 """Renderers: one report, four audiences. Each returns the exit status to use.
 
-- ``table``: rich table for a human at a terminal (plain text when piped).
+- ``table``: rich table for a human at a terminal (plain text when piped), after
+  the report's ``details`` lines (a listing of everything checked, for example).
 - ``json``: every finding with its data, for scripts.
 - ``nagios``: one status line with perfdata, then long output (plugin API).
 - ``checkmk``: local-check lines, one service per subject; several targets
@@ -108,6 +109,8 @@ def render_table(report: Report, out: TextIO) -> None:
     from rich.console import Console  # lazy: rich costs ~100 ms to import
     from rich.table import Table
 
+    for line in report.details:  # as they are: neither markup nor wrapping applies
+        out.write(line + "\n")
     console = Console(file=out, highlight=False, soft_wrap=False)
     problems = sorted(report.problems, key=lambda f: (-f.severity, f.target, f.subject))
     if problems:

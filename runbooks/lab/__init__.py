@@ -6,8 +6,6 @@ Tasks: ``lab.setup`` (engine + base image), ``lab.up``, ``lab.down``, ``lab.stat
 
 from __future__ import annotations
 
-import os
-
 from invoke import Collection
 
 from ..core.runner import runbook_task
@@ -54,29 +52,13 @@ def up(c, topology, size=5):
     runbooks/lab/images/), labels every container it starts, and prints how
     to reach it. `invoke lab.down` removes it again.
     """
-    from . import topologies
+    from . import systems
 
-    facts = topologies.up(topology, size=int(size))
+    facts = systems.up(topology, size=int(size))
     print(f"{topology} ready in {facts.pop('seconds')}s")
     for key, value in facts.items():
         print(f"  {key}: {value}")
 
-
-
-def _node(cl, name: str):
-    from . import engine
-
-    containers = {c.name: c for c in engine.lab_containers(cl)}
-    prefix = os.environ.get("BP_LAB_PREFIX", "bp")  # the test harness runs labs under its own
-    candidates = [name, f"{prefix}-mfs-{name}", f"{prefix}-bacula-{name}"]
-    if name.startswith("host"):
-        candidates.append(f"{prefix}-fleet-{name[len('host'):]}")
-    for candidate in candidates:
-        if candidate in containers:
-            return containers[candidate]
-    raise engine.LabError(
-        f"no lab node {name!r}; running: {', '.join(sorted(containers)) or 'none'}"
-    )
 
 
 @runbook_task(
@@ -103,9 +85,9 @@ def fault(c, node, kind):
     kill; fill-disk fills the storage daemon's volume folder, and
     cancel-job (dir) starts a job and cancels it while it runs.
     """
-    from . import engine, faults
+    from . import engine, faults, systems
 
-    print(f"{node}: {faults.inject(_node(engine.client(), node), kind)}")
+    print(f"{node}: {faults.inject(systems.node(engine.client(), node), kind)}")
 
 
 @runbook_task(
@@ -114,9 +96,9 @@ def fault(c, node, kind):
 )
 def heal(c, node, kind=None):
     """Undo the faults injected into a node (all of them, last first, or one kind)."""
-    from . import engine, faults
+    from . import engine, faults, systems
 
-    done = faults.heal(_node(engine.client(), node), kind)
+    done = faults.heal(systems.node(engine.client(), node), kind)
     print("\n".join(f"{node}: {line}" for line in done) if done else f"{node}: no active fault")
 
 
@@ -130,9 +112,9 @@ def down(c, topology=None, all=False):
     Labs of a running test suite or experiment are left alone (they remove
     their own); --all removes every labelled container and network.
     """
-    from . import topologies
+    from . import systems
 
-    removed = topologies.down(topology, everything=all)
+    removed = systems.down(topology, everything=all)
     print(f"removed {removed} lab container(s)")
 
 
@@ -140,11 +122,10 @@ def down(c, topology=None, all=False):
 @runbook_task(label="LAB")
 def status(c):
     """List the lab topologies, then lab containers with their topology, state and owner."""
-    from . import engine
-    from .topologies import TOPOLOGIES
+    from . import engine, systems
 
-    for topology in TOPOLOGIES.values():
-        print(f"topology {topology.name:9} {topology.description}")
+    for system in systems.SYSTEMS.values():
+        print(f"topology {system.name:9} {system.describe}")
     cl = engine.client()
     containers = engine.lab_containers(cl)
     if not containers:
@@ -169,15 +150,14 @@ def experiment(c, name):
     the result (with date, software versions and lab configuration) goes to
     docs/data/experiments/NAME.json, from which the tolerance pages are built.
     """
-    from . import experiments, lvm_experiments
+    from ..experiments import EXPERIMENTS, run_experiment
+    from .engine import LabError
 
-    runners = {**{n: experiments.run_experiment for n in experiments.EXPERIMENTS},
-               **{n: lvm_experiments.run_experiment for n in lvm_experiments.EXPERIMENTS}}
-    if name != "all" and name not in runners:
-        raise experiments.engine.LabError(
-            f"unknown experiment {name!r}: choose one of {', '.join(runners)} or all")
-    for one in (list(runners) if name == "all" else [name]):
-        print(f"{one}: results in {runners[one](one)}")
+    if name != "all" and name not in EXPERIMENTS:
+        raise LabError(
+            f"unknown experiment {name!r}: choose one of {', '.join(EXPERIMENTS)} or all")
+    for one in (list(EXPERIMENTS) if name == "all" else [name]):
+        print(f"{one}: results in {run_experiment(one)}")
 
 
 for _task in (setup, up, down, status, fault, heal, experiment):

@@ -1,5 +1,11 @@
 """Faults injected into one lab node, each reversible with heal.
 
+This module holds the mechanics every system shares: daemons stopped, killed
+and started again, the network faults, a filled data volume, new SSH host
+keys, and the bookkeeping of what is active. Which faults a node takes is up
+to its system (runbooks/lab/systems/): a table from the node's role to its
+faults, looked up through the container's lab label and host name.
+
 Network faults live in an iptables chain of their own (BP_FAULT) inside the
 node's network namespace, on its lab interface only, so healing is flushing
 that chain and nothing else of the node is touched. Every injected fault is
@@ -8,14 +14,34 @@ listed in /run/bp-faults in the node, so `lab.heal NODE` knows what to undo.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from . import bacula
 from .engine import LabError, exec_checked
 
 FAULT_FILE = "/run/bp-faults"
 CHAIN = "BP_FAULT"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One kind of fault on one role: what it does, how to do it and how to undo it."""
+
+    description: str
+    inject: Callable[[Any], None]
+    # None: an event rather than a state (a canceled job): nothing to heal, not recorded.
+    heal: Callable[[Any], None] | None
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """The daemon a role runs: its process name, how to stop it cleanly, how to start it."""
+
+    process: str
+    stop: tuple[str, ...]
+    start: tuple[str, ...]
+
 
 # Sets up the chain and hooks it into INPUT and OUTPUT for eth0 (not loopback,
 # so Docker's embedded DNS keeps working). Constant: nothing is interpolated.
@@ -50,64 +76,6 @@ avail=$(df --output=avail -B1 "$1" | tail -n 1)
 fallocate -l "$avail" "$1/bp-fill" 2>/dev/null \
     || dd if=/dev/zero of="$1/bp-fill" bs=1M status=none || true
 """
-_DATA_VOLUMES = {"chunkserver": "/mfsdata", "bacula-sd": "/backup"}
-
-
-def _role(container: Any) -> str:
-    """master / chunkserver / ssh (fleet host) / client, from the node's host name."""
-    _, out = container.exec_run(["hostname"])
-    name = out.decode().strip()
-    if name == "master":
-        return "master"
-    if name.startswith("cs"):
-        return "chunkserver"
-    if name.startswith("host"):
-        return "ssh"
-    if name in ("dir", "sd") or name.startswith("fd"):
-        return "bacula-" + bacula.role_of(name)
-    return "client"
-
-
-# The daemon each role runs: how to stop it cleanly, and how to start it.
-_DAEMONS = {
-    "master": ("mfsmaster", ["mfsmaster", "stop"], ["mfs-role", "master"]),
-    "chunkserver": ("mfschunkserver", ["mfschunkserver", "stop"], ["mfs-role", "chunkserver"]),
-    "ssh": ("sshd", ["pkill", "-TERM", "-x", "sshd"], ["/usr/sbin/sshd"]),
-    **{f"bacula-{role}": (daemon, ["pkill", "-TERM", "-x", daemon], bacula.start_command(role))
-       for role, (daemon, _) in bacula.DAEMONS.items()},
-}
-
-
-def _daemon(container: Any) -> tuple[str, list[str], list[str]]:
-    role = _role(container)
-    if role not in _DAEMONS:
-        raise LabError(f"{container.name}: stop and kill apply to MooseFS master and "
-                       "chunkservers, fleet hosts and Bacula daemons")
-    return _DAEMONS[role]
-
-
-def _sh(container: Any, script: str, what: str) -> None:
-    exec_checked(container, ["sh", "-c", script], what)
-
-
-def _stop(container: Any) -> None:
-    name, stop, _ = _daemon(container)
-    exec_checked(container, stop, f"{container.name}: stop {name}")
-    # A signal only asks: the fault is in place once the daemon is gone.
-    _sh(container, f"for i in $(seq 200); do pgrep -x {name} >/dev/null || exit 0; "
-                   "sleep 0.1; done; exit 1", f"{container.name}: {name} still running after 20s")
-
-
-def _kill(container: Any) -> None:
-    name, _, _ = _daemon(container)
-    exec_checked(container, ["pkill", "-KILL", "-x", name], f"{container.name}: kill {name}")
-
-
-def _restart(container: Any) -> None:
-    name, _, start = _daemon(container)
-    _sh(container, f"while pgrep -x {name} >/dev/null; do sleep 0.1; done", "wait for exit")
-    exec_checked(container, start, f"{container.name}: start {name}")
-
 
 # A slow link: Linux's netem is not in every kernel (not in ours), so slowness is a
 # token-bucket rate limit on what the node sends: an SSH handshake takes seconds.
@@ -122,100 +90,136 @@ rmdir /etc/ssh/bp-original-keys && pkill -HUP -x sshd
 """
 
 
-def _hide_chunks(container: Any) -> None:
-    if _role(container) != "chunkserver":
-        raise LabError(f"{container.name}: lose-chunks applies to chunkservers")
-    _stop(container)
-    _sh(container, "mv /mfsdata/chunks /mfsdata/hidden && mkdir /mfsdata/chunks && "
-                   "chown mfs:mfs /mfsdata/chunks", f"{container.name}: hide chunks")
-    _restart(container)
+def sh(container: Any, script: str, what: str) -> None:
+    """Run a shell script in the node; LabError when it fails."""
+    exec_checked(container, ["sh", "-c", script], what)
 
 
-def _unhide_chunks(container: Any) -> None:
-    _stop(container)
-    _sh(container, "rm -rf /mfsdata/chunks && mv /mfsdata/hidden /mfsdata/chunks",
-        f"{container.name}: restore chunks")
-    _restart(container)
+def stop_daemon(container: Any, daemon: Daemon) -> None:
+    """Stop the daemon cleanly and wait until it is gone."""
+    exec_checked(container, list(daemon.stop), f"{container.name}: stop {daemon.process}")
+    # A signal only asks: the fault is in place once the daemon is gone.
+    sh(container, f"for i in $(seq 200); do pgrep -x {daemon.process} >/dev/null || exit 0; "
+                  "sleep 0.1; done; exit 1",
+       f"{container.name}: {daemon.process} still running after 20s")
 
 
-def _data_volume(container: Any) -> str:
-    role = _role(container)
-    if role not in _DATA_VOLUMES:
-        raise LabError(f"{container.name}: fill-disk applies to chunkservers and the "
-                       "Bacula storage daemon")
-    return _DATA_VOLUMES[role]
+def kill_daemon(container: Any, daemon: Daemon) -> None:
+    """SIGKILL to the daemon."""
+    exec_checked(container, ["pkill", "-KILL", "-x", daemon.process],
+                 f"{container.name}: kill {daemon.process}")
 
 
-def _fill(container: Any) -> None:
-    exec_checked(container, ["sh", "-c", _FILL, "fill", _data_volume(container)],
-                 f"{container.name}: fill disk")
+def restart_daemon(container: Any, daemon: Daemon) -> None:
+    """Start the daemon again once its old process has exited."""
+    sh(container, f"while pgrep -x {daemon.process} >/dev/null; do sleep 0.1; done",
+       "wait for exit")
+    exec_checked(container, list(daemon.start), f"{container.name}: start {daemon.process}")
 
 
-def _unfill(container: Any) -> None:
-    exec_checked(container, ["rm", "-f", f"{_data_volume(container)}/bp-fill"],
-                 f"{container.name}: free disk")
+def daemon_faults(daemon: Daemon) -> dict[str, Fault]:
+    """stop and kill for a role's daemon, both healed by starting it again."""
+    return {
+        "stop": Fault("stop the daemon cleanly", lambda c: stop_daemon(c, daemon),
+                      lambda c: restart_daemon(c, daemon)),
+        "kill": Fault("kill the daemon (SIGKILL)", lambda c: kill_daemon(c, daemon),
+                      lambda c: restart_daemon(c, daemon)),
+    }
 
 
-def _cancel_job(container: Any) -> None:
-    if _role(container) != "bacula-dir":
-        raise LabError(f"{container.name}: cancel-job applies to the Bacula director (dir)")
-    bacula.cancel_running_job(container, bacula.SLOW_JOB)
+def _heal_network(container: Any) -> None:
+    sh(container, f"iptables -F {CHAIN}", f"{container.name}: heal network")
 
 
-# An event rather than a state (a canceled job) has no heal and is not recorded.
-FAULTS: dict[str, tuple[str, Callable[[Any], None], Callable[[Any], None] | None]] = {
-    "stop": ("stop the daemon cleanly", _stop, _restart),
-    "kill": ("kill the daemon (SIGKILL)", _kill, _restart),
-    "isolate": ("drop every packet on the lab network",
-                lambda c: _sh(c, _CHAIN_SETUP + _ISOLATE, f"{c.name}: isolate"),
-                lambda c: _sh(c, f"iptables -F {CHAIN}", f"{c.name}: heal network")),
-    "first-packet-drop": ("drop the first packet of every new connection",
-                          lambda c: _sh(c, _CHAIN_SETUP + _FIRST_PACKET, f"{c.name}: drop"),
-                          lambda c: _sh(c, f"iptables -F {CHAIN}", f"{c.name}: heal network")),
-    "fill-disk": ("fill the data volume (chunks, or backup volumes) to the last byte",
-                  _fill, _unfill),
-    "cancel-job": (f"start {bacula.SLOW_JOB} and cancel it while it runs (the canceled run "
-                   "stays in the catalog: nothing to heal)", _cancel_job, None),
-    "lose-chunks": ("restart with an empty chunk folder, as after a disk replacement "
-                    "(the old one is kept aside for heal)", _hide_chunks, _unhide_chunks),
-    "slow": ("limit what the node sends to 24 kbit/s",
-             lambda c: _sh(c, _SLOW, f"{c.name}: slow"),
-             lambda c: _sh(c, "tc qdisc del dev eth0 root", f"{c.name}: unslow")),
-    "wrong-host-key": ("give sshd new host keys (the old ones are kept for heal)",
-                       lambda c: _sh(c, _WRONG_KEY, f"{c.name}: new host keys"),
-                       lambda c: _sh(c, _RIGHT_KEY, f"{c.name}: original host keys")),
-}
+def network_faults() -> dict[str, Fault]:
+    """isolate, first-packet-drop and slow: for nodes with NET_ADMIN in their namespace."""
+    return {
+        "isolate": Fault("drop every packet on the lab network",
+                         lambda c: sh(c, _CHAIN_SETUP + _ISOLATE, f"{c.name}: isolate"),
+                         _heal_network),
+        "first-packet-drop": Fault(
+            "drop the first packet of every new connection",
+            lambda c: sh(c, _CHAIN_SETUP + _FIRST_PACKET, f"{c.name}: drop"), _heal_network),
+        "slow": Fault("limit what the node sends to 24 kbit/s",
+                      lambda c: sh(c, _SLOW, f"{c.name}: slow"),
+                      lambda c: sh(c, "tc qdisc del dev eth0 root", f"{c.name}: unslow")),
+    }
+
+
+def fill_disk(volume: str) -> dict[str, Fault]:
+    """fill-disk: leave the data volume at ``volume`` no free byte."""
+    def fill(container: Any) -> None:
+        exec_checked(container, ["sh", "-c", _FILL, "fill", volume],
+                     f"{container.name}: fill disk")
+
+    def unfill(container: Any) -> None:
+        exec_checked(container, ["rm", "-f", f"{volume}/bp-fill"],
+                     f"{container.name}: free disk")
+
+    return {"fill-disk": Fault(
+        "fill the data volume (chunks, or backup volumes) to the last byte", fill, unfill)}
+
+
+def wrong_host_key() -> dict[str, Fault]:
+    """wrong-host-key: sshd gets new host keys; heal brings the original ones back."""
+    return {"wrong-host-key": Fault(
+        "give sshd new host keys (the old ones are kept for heal)",
+        lambda c: sh(c, _WRONG_KEY, f"{c.name}: new host keys"),
+        lambda c: sh(c, _RIGHT_KEY, f"{c.name}: original host keys"))}
+
+
+def _kinds() -> list[str]:
+    from . import systems  # the systems' tables use this module's builders
+
+    return systems.fault_kinds()
+
+
+def _check_kind(kind: str) -> None:
+    kinds = _kinds()
+    if kind not in kinds:
+        raise LabError(f"unknown fault {kind!r}: choose one of {', '.join(kinds)}")
+
+
+def _table(container: Any) -> Mapping[str, Fault]:
+    from . import systems
+
+    return systems.faults_of(container)
 
 
 def active(container: Any) -> list[str]:
+    """The faults recorded as active on the node, in the order injected."""
     code, out = container.exec_run(["cat", FAULT_FILE])
     return out.decode().split() if code == 0 else []
 
 
 def inject(container: Any, kind: str) -> str:
     """Inject fault ``kind`` into the node; returns what it did."""
-    if kind not in FAULTS:
-        raise LabError(f"unknown fault {kind!r}: choose one of {', '.join(FAULTS)}")
-    description, do, undo = FAULTS[kind]
-    if undo is None:
-        do(container)
-        return description
+    _check_kind(kind)
+    table = _table(container)
+    if kind not in table:
+        raise LabError(f"{container.name}: {kind} does not apply to this node; it takes "
+                       f"{', '.join(table) or 'no fault'}")
+    fault = table[kind]
+    if fault.heal is None:
+        fault.inject(container)
+        return fault.description
     if kind in active(container):
         return f"{kind} already active"
-    do(container)
+    fault.inject(container)
     exec_checked(container, ["sh", "-c", f"echo {kind} >> {FAULT_FILE}"], "record fault")
-    return description
+    return fault.description
 
 
 def heal(container: Any, kind: str | None = None) -> list[str]:
     """Undo one fault, or every fault recorded on the node (last first)."""
     current = active(container)
-    if kind is not None and kind not in FAULTS:
-        raise LabError(f"unknown fault {kind!r}: choose one of {', '.join(FAULTS)}")
+    if kind is not None:
+        _check_kind(kind)
     todo = [k for k in reversed(current) if kind is None or k == kind]
+    table = _table(container) if todo else {}
     done = []
     for name in todo:
-        undo = FAULTS[name][2]
+        undo = table[name].heal if name in table else None
         if undo is not None:
             undo(container)
         done.append(f"healed {name}")

@@ -18,7 +18,7 @@ from ..core.runner import collect_report, finish, runbook_task
 from ..core.targets import Target
 
 if TYPE_CHECKING:
-    from .remedy import Growth
+    from .plan import Growth
 
 # LVM's own rule for VG and LV names: these characters, not starting with '-'.
 NAME_RE = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
@@ -156,7 +156,7 @@ def extend_pool(
 
     from ..core.changes import apply_plan
     from .collect import lvm_state
-    from .remedy import plan_growth
+    from .plan import plan_growth
 
     wanted = growth_request(pool, size, percent, metadata)
     target = opts.one_target()
@@ -174,7 +174,7 @@ def growth_request(pool: str | None, size: str | None, percent: Any,
                    metadata: str | None) -> Growth:
     """The options of lvm.extend-pool checked and turned into a Growth; UsageError if bad."""
     from ..core.errors import UsageError
-    from .remedy import Growth
+    from .plan import Growth
 
     vg_name, pool_name = split_pool(pool)
     if size and percent:

@@ -2,7 +2,7 @@
 
 Tasks: ``mfs.audit`` (read-only) and ``mfs.repair`` (dry run unless --apply).
 Pages: docs/runbooks/mfs-audit.md, docs/runbooks/mfs-repair.md.
-Layers: collect.py (batched tool calls), parse.py, judge.py, repair.py.
+Layers: collect.py (batched tool calls), parse.py, judge.py, plan.py (repair).
 """
 
 from __future__ import annotations
@@ -152,17 +152,47 @@ def repair(
     """
     import asyncio
 
-    from .apply import run_repair
-
     target = opts.one_target()
-    code = asyncio.run(run_repair(
-        target, path, apply=apply, allow_erase=allow_erase, copy_to=copy_to,
-        dialect=dialect, master=_split_master(master), calls=int(calls),
-    ))
+    code = asyncio.run(_repair(target, path, bool(apply), bool(allow_erase), copy_to, dialect,
+                               _split_master(master), int(calls)))
     if code:
         from invoke import Exit
 
         raise Exit(code=code)
+
+
+async def _repair(target: Target, path: str, apply: bool, allow_erase: bool,
+                  copy_to: str | None, dialect: str, master: tuple[str, int | None] | None,
+                  calls: int) -> int:
+    """Inspect, show what repair would do, refuse or plan, and apply; the exit status."""
+    import datetime as dt
+
+    from ..core.changes import apply_plan
+    from . import collect, plan
+
+    async with target:
+        tools = await collect.detect_dialect(target, dialect)
+        mount = await collect.find_mount(target, path, "nothing to repair")
+        files = plan.file_plans(await collect.file_chunks(target, tools, path, calls),
+                                tools.lists_stale_copies)
+        view = await collect.cluster_view(target, tools, *(master or (mount.master, mount.port)))
+        print(plan.listing(files), end="")
+        reasons = plan.refusals(files, view.disconnected, allow_erase,
+                                correct_only=tools.repair_correct_only is not None)
+        if reasons:
+            print(plan.refused(reasons), end="")
+            return plan.REFUSED_EXIT
+        todo = [f for f in files if f.changes]
+        if not todo:
+            print("nothing to repair")
+            return 0
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        erasing = [f.path for f in todo if f.erases and allow_erase]
+        copies = {name: (plan.copy_path(name, copy_to, stamp), size)
+                  for name, size in (await collect.file_sizes(target, erasing)).items()}
+        await apply_plan(plan.repair_plan(target, tools, todo, allow_erase, copies, calls),
+                         apply)
+        return 0
 
 
 ns = Collection("mfs")

@@ -261,3 +261,26 @@ async def master_of(target: Target, path: str) -> tuple[str, int | None]:
     """The master that the MooseFS/LizardFS mount holding ``path`` talks to."""
     mount = await find_mount(target, path, "give --master HOST:PORT")
     return mount.master, mount.port
+
+
+async def file_chunks(
+    target: Target, dialect: Dialect, root: str, calls: int = DEFAULT_CALLS
+) -> dict[str, list[parse.Chunk] | parse.PathError]:
+    """Every file under ``root`` with its chunks and their copies (``fileinfo``), in order."""
+    files = await list_files(target, root)
+    infos = await run_batched(target, dialect.fileinfo, files, parse.parse_fileinfo, calls)
+    return {name: infos[name] for name in files}
+
+
+async def run_checked(target: Target, argv: Sequence[str]) -> str:
+    """Run ``argv``; its output, or a TargetError naming the tool and its error."""
+    result = await target.run(argv)
+    if not result.ok:
+        raise TargetError(f"{target.name}: {argv[0]}: {result.first_error_line()}")
+    return result.stdout
+
+
+async def file_sizes(target: Target, paths: Sequence[str]) -> dict[str, int]:
+    """The size in bytes of each of ``paths`` (one ``stat`` each)."""
+    return {path: int((await run_checked(target, ["stat", "-c", "%s", "--", path])).strip())
+            for path in paths}

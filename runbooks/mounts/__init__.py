@@ -2,7 +2,7 @@
 
 Tasks: ``mounts.audit`` (read-only) and ``mounts.fix`` (dry-run unless --apply).
 Page: docs/runbooks/mount-options.md. Layers: collect.py (read the target),
-parse.py (text to entries), judge.py (entries to findings), remedy.py (plans).
+parse.py (text to entries), judge.py (entries to findings), plan.py (plans).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def fix(
 
     from ..core.changes import apply_plan
     from .collect import read_mounts
-    from .remedy import find_mount, plan_fix
+    from .plan import find_mount, plan_fix
 
     target = opts.one_target()
 

@@ -3,32 +3,16 @@
 Tasks: ``patching.stale-libs`` (processes still mapping a replaced or deleted
 shared library, by library, package and service) and ``patching.openssl``
 (OpenSSL versions against the Heartbleed range). Both are read only.
+Layers: collect.py, parse.py, judge.py.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from invoke import Collection
 
 from ..core.options import TargetOptions
 from ..core.runner import collect_report, finish, runbook_task
-from ..core.scripts import load
 from ..core.targets import Target, split_list
-
-# One pass over /proc (constant script: process names and paths only ever appear in
-# its output, as data). Prints the number of processes and of unreadable maps; the
-# file name of every shared object any process maps (so that a --library naming
-# nothing mapped is told apart from one with nothing stale);
-# then per process that maps a deleted *.so file: its mappings (one line per file),
-# name (/proc/PID/status escapes newlines), executable and cgroup (newlines written as
-# \012, as the kernel writes them in maps) and whether it shares our root directory.
-STALE_SCAN = load(__package__, "stale-scan.sh")  # scripts/stale-scan.sh
-
-# `openssl version`, the installed libssl packages, and every OpenSSL library that
-# running processes map: how many processes map it and the version string inside the
-# file, read through /proc/PID/root so that a container's own copy is the one read.
-OPENSSL_SCAN = load(__package__, "openssl-scan.sh")  # scripts/openssl-scan.sh
 
 PATCHING_HELP = {
     "library": "Only libraries whose file name contains one of these strings "
@@ -36,46 +20,6 @@ PATCHING_HELP = {
     "crit_library": "Library name prefixes that make a finding CRIT instead of WARN "
     "(default libssl,libcrypto: TLS faces the network). Empty: everything WARN.",
 }
-
-
-async def stale_scan(target: Target) -> Any:
-    from ..core.errors import TargetError
-    from .parse import parse_stale_scan
-
-    result = await target.run(["sh", "-c", STALE_SCAN])
-    if not result.ok:
-        raise TargetError(f"{target.name}: scanning /proc: {result.first_error_line()}")
-    return parse_stale_scan(result.stdout)
-
-
-async def package_owners(target: Target, paths: list[str]) -> dict[str, str] | None:
-    """Which package installed each path, from one ``dpkg -S`` call; None without dpkg.
-
-    Each path is asked in both spellings of merged /usr (the kernel shows
-    /usr/lib/..., dpkg may have recorded /lib/...).
-    """
-    from ..core.errors import TargetError
-    from .parse import parse_dpkg_search, usr_merge_twin
-
-    if not paths:
-        return {}
-    asked = {path: [path] + [t for t in (usr_merge_twin(path),) if t] for path in paths}
-    try:
-        result = await target.run(["dpkg", "-S", *(s for both in asked.values() for s in both)])
-    except TargetError as exc:
-        if "command not found" in str(exc):
-            return None
-        raise
-    if result.exit_status not in (0, 1):  # 1: some path is in no package
-        return None
-    found = parse_dpkg_search(result.stdout)
-    owners = {}
-    for path, spellings in asked.items():
-        for spelling in spellings:
-            if spelling in found:
-                owners[path] = found[spelling]
-                break
-    return owners
 
 
 @runbook_task(help=PATCHING_HELP, label="PATCHING", name="stale-libs", targets="many")
@@ -97,6 +41,7 @@ def stale_libs(
     Deleted memfd, /dev/shm and System V mappings are not libraries and are
     ignored.
     """
+    from .collect import package_owners, stale_scan
     from .judge import judge_stale
 
     targets = opts.targets()
@@ -136,17 +81,13 @@ def openssl(
     vulnerable (CRIT); a copy outside the system library folders is CRIT.
     Old copies still mapped after an update are WARN (see patching.stale-libs).
     """
-    from ..core.errors import TargetError
+    from .collect import openssl_scan
     from .judge import judge_openssl
-    from .parse import parse_openssl_scan
 
     targets = opts.targets()
 
     async def work(target: Target):
-        result = await target.run(["sh", "-c", OPENSSL_SCAN])
-        if not result.ok:
-            raise TargetError(f"{target.name}: OpenSSL inventory: {result.first_error_line()}")
-        return judge_openssl(target.name, parse_openssl_scan(result.stdout))
+        return judge_openssl(target.name, await openssl_scan(target))
 
     report = collect_report("patching.openssl", "OpenSSL (Heartbleed)", "", targets, work,
                             opts.parallel)

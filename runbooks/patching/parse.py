@@ -3,7 +3,7 @@ tested on output captured in the patching lab.
 
 Two collectors feed this module:
 
-- the stale-library scan (``STALE_SCAN`` in the package) prints, per process that
+- the stale-library scan (``STALE_SCAN`` in collect.py) prints, per process that
   maps a deleted shared object, its mappings, name, executable, cgroup and
   whether it shares our root directory;
 - the OpenSSL inventory (``OPENSSL_SCAN``) prints ``openssl version``, the

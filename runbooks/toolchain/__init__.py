@@ -4,16 +4,14 @@ Task: ``toolchain.check`` (read only). One probe per host finds parted, LVM with
 its thin and cache targets, bcache, flashcache, multipath, the iSCSI initiator
 and target tools, Ceph, ZFS, VxVM and the cgroup I/O controller, runs each
 tool's cheapest version command, and looks at the kernel modules they need.
+Layers: collect.py, parse.py, judge.py.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import TextIO
-
 from invoke import Collection
 
-from ..core.findings import Finding, Report
+from ..core.findings import Finding
 from ..core.options import TargetOptions
 from ..core.runner import collect_report, finish, runbook_task
 from ..core.targets import Target
@@ -25,35 +23,6 @@ CHECK_HELP = {
     "thin, lvmcache, bcache, flashcache, multipath, iscsiadm, targetcli, ceph, zfs, vxvm, "
     "cgroups; package and binary names work too.",
 }
-FAMILY_TEXT = {"debian": "Debian/Ubuntu", "rhel": "Fedora/RHEL", "other": "unknown"}
-
-
-def _listing(report: Report, out: TextIO) -> None:
-    """The table view: every tool of every target, not only the problems."""
-    from .judge import kernel_summary
-
-    by_target: dict[str, list[Finding]] = {}
-    for f in report.findings:
-        if f.check == "toolchain.tool":
-            by_target.setdefault(f.target, []).append(f)
-    for target, findings in by_target.items():
-        first = findings[0].data
-        family = FAMILY_TEXT.get(first["family"], first["family"])
-        out.write(f"{target}: {first['distribution'] or 'unknown distribution'} "
-                  f"({family} packages)\n")
-        rows = [("TOOL", "STATE", "VERSION", "KERNEL", "PACKAGE")]
-        for f in findings:
-            d = f.data
-            kernel = "-"
-            if d["kernel"] and d["state"] != "missing":
-                kernel = kernel_summary(d["kernel"])
-            rows.append((f.subject, d["state"], d["version"] or "-", kernel,
-                         d["package_text"] or "-"))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        for row in rows:
-            cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:4])]
-            out.write("  ".join([*cells, row[4]]).rstrip() + "\n")
-        out.write("\n")
 
 
 @runbook_task(help=CHECK_HELP, label="TOOLCHAIN", targets="many")
@@ -77,7 +46,7 @@ def check(
     """
     from ..core.render import check_format
     from .collect import collect
-    from .judge import USABLE, judge, ok_text, selection
+    from .judge import judge, listing, metrics, ok_text, selection
     from .parse import parse_probe
 
     fmt = check_format(opts.format)
@@ -89,12 +58,9 @@ def check(
 
     report = collect_report("toolchain.check", "Storage toolchain", "tool", targets, work,
                             opts.parallel)
-    tools_seen = [f for f in report.findings if f.check == "toolchain.tool"]
-    report.metrics["usable"] = sum(1 for f in tools_seen if f.data["state"] == USABLE)
-    report.metrics["missing"] = sum(1 for f in tools_seen if f.data["state"] == "missing")
+    report.metrics.update(metrics(report.findings))
     report.ok_text = ok_text(report.findings)
-    if fmt == "table":
-        _listing(report, sys.stdout)
+    report.details = listing(report.findings)  # the table format shows every tool
     finish(report, fmt)
 
 

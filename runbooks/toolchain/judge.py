@@ -170,6 +170,47 @@ def ok_text(findings: list[Finding]) -> str:
     return "; ".join([head, *tail])
 
 
+def metrics(findings: list[Finding]) -> dict[str, float]:
+    """Perfdata: how many tools are usable and how many missing, over every target."""
+    tools = [f for f in findings if f.check == "toolchain.tool"]
+    return {"usable": sum(1 for f in tools if f.data["state"] == USABLE),
+            "missing": sum(1 for f in tools if f.data["state"] == MISSING)}
+
+
+FAMILY_TEXT = {"debian": "Debian/Ubuntu", "rhel": "Fedora/RHEL", "other": "unknown"}
+LISTING_HEADER = ("TOOL", "STATE", "VERSION", "KERNEL", "PACKAGE")
+
+
+def listing(findings: list[Finding]) -> list[str]:
+    """The table format's listing: every tool of every target, not only the problems.
+
+    Per target a line naming its distribution, then aligned columns, then a blank line.
+    """
+    by_target: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.check == "toolchain.tool":
+            by_target.setdefault(f.target, []).append(f)
+    lines = []
+    for target, tools in by_target.items():
+        first = tools[0].data
+        family = FAMILY_TEXT.get(first["family"], first["family"])
+        lines.append(f"{target}: {first['distribution'] or 'unknown distribution'} "
+                     f"({family} packages)")
+        rows = [LISTING_HEADER]
+        for f in tools:
+            d = f.data
+            kernel = kernel_summary(d["kernel"]) if d["kernel"] and d["state"] != MISSING \
+                else "-"
+            rows.append((f.subject, d["state"], d["version"] or "-", kernel,
+                         d["package_text"] or "-"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for row in rows:
+            cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:4])]
+            lines.append("  ".join([*cells, row[4]]).rstrip())
+        lines.append("")
+    return lines
+
+
 @dataclass
 class Verdict:
     """The state of one tool on one host, with what the listing and findings show."""

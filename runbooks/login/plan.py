@@ -5,29 +5,17 @@ from __future__ import annotations
 from ..core.changes import Plan, Step
 from ..core.errors import RunbookError
 from ..core.targets import Target
-from .parse import MANIFEST, MOTD_DIR, MotdScript, parse_manifest
+from .collect import current_modes, is_dir, read_manifest
+from .parse import MANIFEST, MOTD_DIR, MotdScript
 
 MANIFEST_DIR = MANIFEST.rsplit("/", 1)[0]
 # Writes its arguments, one per line, as the manifest: names travel as argv only.
 WRITE_MANIFEST = f'mkdir -p {MANIFEST_DIR} && printf "%s\\n" "$@" > {MANIFEST}'
 
 
-async def read_manifest(target: Target) -> dict[str, str] | None:
-    result = await target.run(["cat", MANIFEST])
-    if not result.ok:
-        return None
-    return parse_manifest(result.stdout)
-
-
-async def current_modes(target: Target) -> dict[str, str]:
-    script = f'cd {MOTD_DIR} 2>/dev/null || exit 0; for f in *; do [ -f "$f" ] && ' \
-             'printf "%s\\t%s\\n" "$(stat -c %a -- "$f")" "$f"; done; exit 0'
-    return parse_manifest((await target.run(["sh", "-c", script])).stdout)
-
-
 def _mode_is(name: str, mode: str):
     async def verify(target: Target) -> bool:
-        return (await current_modes(target)).get(name) == mode
+        return (await current_modes(target, MOTD_DIR)).get(name) == mode
 
     return verify
 
@@ -56,8 +44,8 @@ async def plan_trim(target: Target, scripts: list[MotdScript], threshold: float)
     slow = [s for s in scripts if s.executable and (s.real or 0) > threshold]
     if not slow:
         return plan
-    if await read_manifest(target) is None:
-        if not (await target.run(["test", "-d", MANIFEST_DIR])).ok:
+    if await read_manifest(target, MANIFEST) is None:
+        if not await is_dir(target, MANIFEST_DIR):
             plan.add(Step(f"create {MANIFEST_DIR} for the manifest",
                           ["mkdir", "-p", MANIFEST_DIR], ["rmdir", MANIFEST_DIR]))
         lines = [f"{s.mode}\t{s.name}" for s in scripts]
@@ -75,10 +63,10 @@ async def plan_trim(target: Target, scripts: list[MotdScript], threshold: float)
 
 async def plan_restore(target: Target) -> Plan:
     plan = Plan("login.restore-motd", target)
-    recorded = await read_manifest(target)
+    recorded = await read_manifest(target, MANIFEST)
     if recorded is None:
         raise RunbookError(f"{target.name}: no trim manifest ({MANIFEST}): nothing to restore")
-    now = await current_modes(target)
+    now = await current_modes(target, MOTD_DIR)
     for name, mode in recorded.items():
         if name not in now:
             plan.manual.append(f"{MOTD_DIR}/{name} is gone since the trim; not recreated")

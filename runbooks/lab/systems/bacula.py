@@ -13,7 +13,11 @@ import secrets
 import shlex
 from typing import Any
 
-from . import engine
+from .. import engine
+from ..faults import Daemon, Fault, daemon_faults, fill_disk
+from .base import System
+
+NAME = "bacula"
 
 ROLES = ("dir", "sd", "fd1", "fd2")
 CLIENTS = ("fd1", "fd2")
@@ -209,6 +213,11 @@ DAEMONS = {
 }
 
 
+def container_name(prefix: str, node: str) -> str | None:
+    """The container of a daemon (dir, sd, fd1, fd2) in the lab ``prefix``."""
+    return f"{prefix}-bacula-{node}" if node in ROLES else None
+
+
 def role_of(hostname: str) -> str:
     """dir / sd / fd for a bacula lab host name (fd1 and fd2 are both file daemons)."""
     return "fd" if hostname.startswith("fd") else hostname
@@ -284,23 +293,20 @@ def cancel_running_job(container: Any, job: str) -> str:
     return jobid
 
 
-def start_bacula(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
+def start(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
     """Director (+ catalog, bconsole), storage daemon, two file daemons; own network."""
     image = engine.build_image("bacula", cl)
     net_name = f"{prefix}-bacula"
-    engine.network(cl, net_name, "bacula")
+    engine.network(cl, net_name, NAME)
     files = configs(new_passwords())
-    volumes = {}
-    if (engine.REPO_ROOT / "tasks.py").is_file():  # the runbooks run from this checkout
-        volumes[str(engine.REPO_ROOT)] = {"bind": "/src", "mode": "ro"}
     containers = {}
     for role in ROLES:
         options: dict[str, Any] = {"hostname": role, "network": net_name}
         if role == "sd":
             options["tmpfs"] = {"/backup": f"size={BACKUP_VOLUME_SIZE}"}
         if role == "dir":
-            options["volumes"] = volumes
-        containers[role] = engine.run_container(cl, image, f"{prefix}-bacula-{role}", "bacula",
+            options["volumes"] = engine.repo_mount()
+        containers[role] = engine.run_container(cl, image, f"{prefix}-bacula-{role}", NAME,
                                                 **options)
     for role, container in containers.items():
         for name, text in files[role].items():
@@ -317,3 +323,29 @@ def start_bacula(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
             "storage": containers["sd"].name,
             "clients": [containers[name].name for name in CLIENTS], "network": net_name,
             "jobs": [f"backup-{name}" for name in CLIENTS] + ["archive-fd2", "slow-fd1"]}
+
+
+def _daemon(role: str) -> Daemon:
+    process = DAEMONS[role][0]
+    return Daemon(process, ("pkill", "-TERM", "-x", process), tuple(start_command(role)))
+
+
+def _cancel_slow_job(container: Any) -> None:
+    cancel_running_job(container, SLOW_JOB)
+
+
+CANCEL_JOB = Fault(f"start {SLOW_JOB} and cancel it while it runs (the canceled run "
+                   "stays in the catalog: nothing to heal)", _cancel_slow_job, None)
+
+SYSTEM = System(
+    NAME,
+    "Bacula 9.6: director with SQLite catalog, storage daemon, file daemons fd1, fd2",
+    start,
+    node=container_name,
+    role=role_of,
+    faults={
+        "dir": {**daemon_faults(_daemon("dir")), "cancel-job": CANCEL_JOB},
+        "sd": {**daemon_faults(_daemon("sd")), **fill_disk("/backup")},
+        "fd": daemon_faults(_daemon("fd")),
+    },
+)

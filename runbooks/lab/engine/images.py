@@ -1,0 +1,115 @@
+"""Lab images: built from the Dockerfiles in runbooks/lab/images/, tagged by content.
+
+The images that run the runbooks start from images/base (Python and the runtime
+packages): their Dockerfile declares the build argument ``BP_LAB_BASE`` and
+starts FROM it, and the base's tag is part of their digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .baseimage import ensure_base_image, image_exists
+from .common import LabError, log, run
+from .containers import LABEL
+from .daemon import client
+
+IMAGE_PREFIX = "bp-lab"
+IMAGES_DIR = Path(__file__).resolve().parents[1] / "images"
+LAB_BASE_IMAGE = "base"
+LAB_BASE_ARG = "BP_LAB_BASE"
+# Python packages the lab containers need to run the runbooks from the mounted repo.
+# Pure-Python wheels only, so the host's architecture does not matter.
+CONTAINER_PYTHON_PACKAGES = ("invoke", "rich", "markdown-it-py", "mdurl", "pygments")
+
+
+def _wheel_cache() -> Path:
+    return Path(os.environ.get("BP_CACHE_DIR", Path.home() / ".cache/breaking-point")) / "wheels"
+
+
+def _pinned_requirements() -> list[str]:
+    pins = []
+    for name in CONTAINER_PYTHON_PACKAGES:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pins.append(name)
+    return pins
+
+
+def download_wheels(dest: Path) -> None:
+    """Fetch the container's Python wheels on the host (same versions as here)."""
+    pins = _pinned_requirements()
+    cache = _wheel_cache()
+    stamp = cache / ("stamp-" + hashlib.sha256(" ".join(pins).encode()).hexdigest()[:12])
+    if not stamp.exists():
+        log(f"downloading wheels: {' '.join(pins)}")
+        cache.mkdir(parents=True, exist_ok=True)
+        run(
+            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",
+             "--no-deps", "-d", str(cache), *pins],
+            "pip download",
+        )
+        stamp.touch()
+    dest.mkdir(parents=True, exist_ok=True)
+    for wheel in cache.glob("*.whl"):
+        shutil.copy2(wheel, dest / wheel.name)
+    (dest / "requirements.txt").write_text("\n".join(pins) + "\n")
+
+
+def _context_digest(directory: Path, base: str = "") -> str:
+    """Hash of an image's build context, its wheels and the base image tag it starts from."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(directory)).encode())
+            digest.update(path.read_bytes())
+    digest.update(" ".join(_pinned_requirements()).encode())
+    if base:  # the base's tag is its own content hash: a new base makes a new dependant
+        digest.update(base.encode())
+    return digest.hexdigest()[:12]
+
+
+def _lab_base(dockerfile: str, cl: Any) -> dict[str, str]:
+    """Build arguments: the shared lab base's tag, for a Dockerfile that starts from it."""
+    if not re.search(rf"^ARG {LAB_BASE_ARG}$", dockerfile, re.MULTILINE):
+        return {}
+    return {LAB_BASE_ARG: build_image(LAB_BASE_IMAGE, cl)}
+
+
+def build_image(name: str, cl: Any | None = None) -> str:
+    """Build lab image ``name`` from runbooks/lab/images/NAME unless it is up to date."""
+    cl = cl or client()
+    source = IMAGES_DIR / name
+    if not (source / "Dockerfile").is_file():
+        raise LabError(f"no lab image named {name!r} (looked in {source})")
+    dockerfile = (source / "Dockerfile").read_text()
+    buildargs = _lab_base(dockerfile, cl)
+    tag = f"{IMAGE_PREFIX}/{name}:{_context_digest(source, buildargs.get(LAB_BASE_ARG, ''))}"
+    if image_exists(cl, tag):
+        return tag
+    ensure_base_image(cl)
+    with tempfile.TemporaryDirectory(prefix="bp-build-") as ctx:
+        shutil.copytree(source, ctx, dirs_exist_ok=True)
+        if "COPY wheels" in dockerfile:
+            download_wheels(Path(ctx) / "wheels")
+        log(f"building image {tag}")
+        start = time.monotonic()
+        for chunk in cl.api.build(path=ctx, tag=tag, rm=True, forcerm=True, decode=True,
+                                  labels={LABEL: name}, buildargs=buildargs):
+            if "error" in chunk:
+                raise LabError(f"image {name}: {chunk['error'].strip()}")
+            line = chunk.get("stream", "").strip()
+            if line.startswith("Step "):
+                log(f"  {line}")
+        log(f"image {tag} built in {time.monotonic() - start:.0f}s")
+    return tag

@@ -1,0 +1,132 @@
+"""The moosefs lab: MooseFS 3.0 master, four chunkservers and a FUSE client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import engine
+from ..faults import (
+    Daemon,
+    Fault,
+    daemon_faults,
+    fill_disk,
+    network_faults,
+    restart_daemon,
+    sh,
+    stop_daemon,
+)
+from .base import System
+
+NAME = "moosefs"
+CHUNKSERVERS = ("cs1", "cs2", "cs3", "cs4")
+MFS_ROLES = ("master", *CHUNKSERVERS, "client")
+CHUNK_VOLUME = "/mfsdata"
+MASTER = Daemon("mfsmaster", ("mfsmaster", "stop"), ("mfs-role", "master"))
+CHUNKSERVER = Daemon("mfschunkserver", ("mfschunkserver", "stop"), ("mfs-role", "chunkserver"))
+
+
+def mfs_container(prefix: str, node: str) -> str:
+    """The container of a node (master, cs1..cs4, client) in the lab ``prefix``."""
+    return f"{prefix}-mfs-{node}"
+
+
+def container_name(prefix: str, node: str) -> str | None:
+    """For `lab.fault NODE`: the container of a MooseFS node name, None for other names."""
+    return mfs_container(prefix, node) if node in MFS_ROLES else None
+
+
+def role(hostname: str) -> str:
+    """master, chunkserver or client."""
+    if hostname == "master":
+        return "master"
+    return "chunkserver" if hostname.startswith("cs") else "client"
+
+
+def registered_chunkservers(client: Any) -> int:
+    """Chunkservers connected to the master that report their space (their scan is done).
+
+    Before that the master places new chunks on fewer servers than the goal.
+    """
+    _, out = client.exec_run(["mfscli", "-H", "master", "-n", "-p", "-SCS"])
+    ready = 0
+    for line in out.decode("utf-8", "replace").splitlines():
+        fields = line.split("\t")
+        if fields[0] == "chunk servers:" and len(fields) > 10 and fields[10].isdigit():
+            ready += int(fields[10]) > 0
+    return ready
+
+
+def _mount_usable(client: Any) -> bool:
+    # An empty file: proves the mount works without creating a chunk that would
+    # then show up in the master's counters.
+    code, _ = client.exec_run(["sh", "-c", "touch /mnt/mfs/.ready && test -f /mnt/mfs/.ready "
+                               "&& rm /mnt/mfs/.ready"])
+    return code == 0
+
+
+def _options(node: str, net_name: str) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "hostname": node, "network": net_name,
+        "cap_add": ["NET_ADMIN"],  # iptables/tc faults inside the node's namespace
+    }
+    if node.startswith("cs"):
+        # Chunk storage: a size-limited tmpfs that the disk-full fault can fill.
+        options["tmpfs"] = {CHUNK_VOLUME: "size=1g"}
+    if node == "client":
+        options["cap_add"] = ["NET_ADMIN", "SYS_ADMIN"]
+        options["devices"] = ["/dev/fuse:/dev/fuse:rwm"]
+        options["volumes"] = engine.repo_mount()
+    return options
+
+
+def start(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
+    """A MooseFS 3.0 cluster: master, four chunkservers, one FUSE client, own network."""
+    image = engine.build_image("moosefs", cl)
+    net_name = f"{prefix}-mfs"
+    engine.network(cl, net_name, NAME)
+    containers = {node: engine.run_container(cl, image, mfs_container(prefix, node), NAME,
+                                             **_options(node, net_name))
+                  for node in MFS_ROLES}
+    engine.exec_checked(containers["master"], ["mfs-role", "master"], "mfs master")
+    for node in CHUNKSERVERS:
+        engine.exec_checked(containers[node], ["mfs-role", "chunkserver"], f"mfs {node}")
+    client = containers["client"]
+    engine.wait_until(lambda: registered_chunkservers(client) == len(CHUNKSERVERS), 30,
+                      "all four chunkservers registered")
+    engine.exec_checked(client, ["mfs-role", "client"], "mfs client")
+    engine.wait_until(lambda: _mount_usable(client), 20, "MooseFS mount usable")
+    return {"shell": client.name, "client": client.name, "master": containers["master"].name,
+            "chunkservers": [containers[r].name for r in CHUNKSERVERS], "network": net_name,
+            "mount": "/mnt/mfs"}
+
+
+def _hide_chunks(container: Any) -> None:
+    stop_daemon(container, CHUNKSERVER)
+    sh(container, "mv /mfsdata/chunks /mfsdata/hidden && mkdir /mfsdata/chunks && "
+                  "chown mfs:mfs /mfsdata/chunks", f"{container.name}: hide chunks")
+    restart_daemon(container, CHUNKSERVER)
+
+
+def _unhide_chunks(container: Any) -> None:
+    stop_daemon(container, CHUNKSERVER)
+    sh(container, "rm -rf /mfsdata/chunks && mv /mfsdata/hidden /mfsdata/chunks",
+       f"{container.name}: restore chunks")
+    restart_daemon(container, CHUNKSERVER)
+
+
+LOSE_CHUNKS = Fault("restart with an empty chunk folder, as after a disk replacement "
+                    "(the old one is kept aside for heal)", _hide_chunks, _unhide_chunks)
+
+SYSTEM = System(
+    NAME,
+    "MooseFS 3.0.117: master, chunkservers cs1-cs4, FUSE client at /mnt/mfs",
+    start,
+    node=container_name,
+    role=role,
+    faults={
+        "master": {**daemon_faults(MASTER), **network_faults()},
+        "chunkserver": {**daemon_faults(CHUNKSERVER), **network_faults(),
+                        **fill_disk(CHUNK_VOLUME), "lose-chunks": LOSE_CHUNKS},
+        "client": network_faults(),
+    },
+)

@@ -1,0 +1,305 @@
+"""mfs.repair's plan: what ``mfsfilerepair`` would do to each chunk, when to refuse to
+run it, and the steps that copy aside and repair (applied and journalled by
+:func:`runbooks.core.changes.apply_plan`; none of them can be undone).
+
+The master's repair (mfsmaster/chunks.c, chunk_repair) treats each chunk so:
+
+- any VALID copy: left alone ("not changed");
+- no VALID copy but a WRONG VERSION one: the highest such version is
+  promoted ("repaired") - the newest writes to that chunk are lost;
+- nothing else (no copy at all, or only INVALID ones): the chunk is deleted
+  and that part of the file reads as zeros from then on ("erased").
+
+Copies on chunkservers that are disconnected at that moment count as
+absent, so repairing during an outage erases data that would have come back.
+Hence the guards: refuse while any chunkserver is disconnected; refuse any
+erase unless explicitly allowed, and then copy the readable chunks aside
+first (a copy, not a snapshot: a snapshot shares the chunks being erased).
+
+LizardFS's ``fileinfo`` lists valid copies only, so a chunk it shows with no
+copy may still have an older version somewhere: erase or promote cannot be
+told apart beforehand. Its ``filerepair -c`` (correct-only) promotes such a
+version and never erases, so on LizardFS that runs first and an erasing
+repair needs --allow-erase as well.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..core.changes import Outcome, Plan, Step
+from ..core.findings import docs_url
+from ..core.targets import Target
+from . import collect, parse
+from .collect import Dialect
+from .parse import Chunk
+
+CHUNK_SIZE = 64 * 1024 * 1024  # MooseFS and LizardFS chunk size
+STORY = "stories/moosefs-zero-copies/"
+REFUSED_EXIT = 2
+
+
+@dataclass
+class ChunkAction:
+    index: int
+    chunk_id: str
+    action: str  # "unchanged", "promote", "erase"
+    detail: str
+
+    def line(self) -> str:
+        verb = {"unchanged": "not changed", "promote": "REPAIRED", "erase": "ERASED"}[self.action]
+        return f"chunk {self.index} ({self.chunk_id or 'empty'}): {verb} - {self.detail}"
+
+
+def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True) -> list[ChunkAction]:
+    """Predict mfsfilerepair's verdict per chunk from ``mfsfileinfo`` data.
+
+    ``lists_stale_copies`` is False for LizardFS, whose fileinfo hides WRONG
+    VERSION copies: a chunk without a listed copy is then planned as the worst
+    case (erase), and the detail says that an older version would be promoted.
+    """
+    actions = []
+    for chunk in chunks:
+        if chunk.empty:
+            continue
+        valid = chunk.valid_copies
+        wrong = [c for c in chunk.copies if c.wrong_version]
+        invalid = [c for c in chunk.copies if c.status == "INVALID"]
+        if valid:
+            actions.append(ChunkAction(chunk.index, chunk.hex_id, "unchanged",
+                                       f"{valid} valid cop{'y' if valid == 1 else 'ies'}"))
+        elif wrong:
+            servers = ", ".join(c.server for c in wrong)
+            actions.append(ChunkAction(
+                chunk.index, chunk.hex_id, "promote",
+                f"no valid copy; an older version on {servers} would become current "
+                "(writes after it are lost)"))
+        elif not lists_stale_copies:
+            actions.append(ChunkAction(
+                chunk.index, chunk.hex_id, "erase",
+                "no valid copy listed: an older version, if a chunkserver holds one, would "
+                "be promoted (filerepair -c does only that); otherwise the chunk would be "
+                "deleted and read as zeros"))
+        else:
+            why = (f"only INVALID copies ({len(invalid)})" if invalid else "no copy at all")
+            actions.append(ChunkAction(
+                chunk.index, chunk.hex_id, "erase",
+                f"{why}: the chunk would be deleted and read as zeros"))
+    return actions
+
+
+@dataclass
+class FilePlan:
+    path: str
+    actions: list[ChunkAction] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def erases(self) -> list[ChunkAction]:
+        return [a for a in self.actions if a.action == "erase"]
+
+    @property
+    def changes(self) -> bool:
+        return any(a.action != "unchanged" for a in self.actions)
+
+
+def refusals(
+    plans: list[FilePlan], disconnected: list[str], allow_erase: bool,
+    correct_only: bool = False,
+) -> list[str]:
+    """Why repair must not run now; empty when it may.
+
+    ``correct_only``: a repair mode that never erases is available (LizardFS's
+    ``filerepair -c``) and is what runs without --allow-erase, so chunks that
+    would be erased are no reason to refuse; disconnected servers still are.
+    """
+    reasons = []
+    if disconnected:
+        reasons.append(
+            f"{len(disconnected)} chunkserver(s) disconnected from the master "
+            f"({', '.join(disconnected)}): their copies count as absent, so repair would "
+            "erase or roll back chunks that come back with them. Bring them back first."
+        )
+    erasing = [p for p in plans if p.erases]
+    if erasing and not allow_erase and not correct_only:
+        chunks = sum(len(p.erases) for p in erasing)
+        reasons.append(
+            f"{chunks} chunk(s) in {len(erasing)} file(s) have no valid copy and no older "
+            "version to promote: repair would replace them with zeros. If every "
+            "chunkserver is back and the data is truly gone, rerun with --allow-erase "
+            "(the readable chunks are copied aside first)."
+        )
+    failed = [p for p in plans if p.error]
+    if failed:
+        reasons.append(f"{len(failed)} path(s) could not be inspected: {failed[0].path}: "
+                       f"{failed[0].error}")
+    return reasons
+
+
+def copy_commands(path: str, dest: str, size: int, actions: list[ChunkAction]) -> list[list[str]]:
+    """Commands that copy every readable chunk of ``path`` to ``dest``, skipping lost ones.
+
+    Reading a chunk with no copy blocks for minutes in mfsmount's retries, so
+    lost chunks are not read: they become holes (zeros) in the copy, which is
+    what the file itself will contain after the erase.
+    """
+    lost = {a.index for a in actions if a.action == "erase"}
+    chunks = (size + CHUNK_SIZE - 1) // CHUNK_SIZE
+    commands = [["truncate", "-s", str(size), dest]]
+    for index in range(chunks):
+        if index in lost:
+            continue
+        commands.append(["dd", f"if={path}", f"of={dest}", f"bs={CHUNK_SIZE}", f"skip={index}",
+                         f"seek={index}", "count=1", "conv=notrunc", "status=none"])
+    return commands
+
+
+def describe(commands: list[list[str]]) -> str:
+    return "; ".join(shlex.join(c) for c in commands)
+
+
+# --- what the operator sees before anything runs ----------------------------------------
+
+
+def file_plans(infos: dict[str, list[Chunk] | parse.PathError],
+               lists_stale_copies: bool = True) -> list[FilePlan]:
+    """Each file's chunk actions, or the error that kept it from being inspected."""
+    return [FilePlan(name, error=info.message) if isinstance(info, parse.PathError)
+            else FilePlan(name, chunk_actions(info, lists_stale_copies))
+            for name, info in infos.items()]
+
+
+def listing(plans: list[FilePlan]) -> str:
+    """Every chunk a repair would touch, file by file, and how many files need nothing."""
+    lines = []
+    for plan in plans:
+        if plan.changes or plan.error:
+            lines.append(f"{plan.path}:")
+            if plan.error:
+                lines.append(f"  cannot inspect: {plan.error}")
+            lines.extend(f"  {action.line()}" for action in plan.actions)
+    healthy = sum(1 for p in plans if not p.changes and not p.error)
+    lines.append(f"{healthy} of {len(plans)} file(s) need no repair")
+    return "".join(line + "\n" for line in lines)
+
+
+def refused(reasons: list[str]) -> str:
+    return "".join(f"REFUSED: {reason}\n" for reason in reasons) + f"why: {docs_url(STORY)}\n"
+
+
+def preview(tools: Dialect, todo: list[FilePlan], allow_erase: bool) -> str:
+    """What a dry run says: the command(s) --apply would run, in order."""
+    if tools.repair_correct_only is None:
+        return f"dry run: nothing changed; add --apply to run {' '.join(tools.filerepair)}\n"
+    safe = " ".join(tools.repair_correct_only)
+    if allow_erase:
+        return (f"dry run: nothing changed; add --apply to copy the readable chunks aside, run "
+                f"{safe} (never erases), then {' '.join(tools.filerepair)} (erases) on the "
+                "files it could not correct\n")
+    lost = sum(len(p.erases) for p in todo)
+    return (f"dry run: nothing changed; add --apply to run {safe} (correct-only: promotes an "
+            "older version where a chunkserver holds one, never erases)\n"
+            + (f"{lost} chunk(s) without a listed copy stay as they are unless --allow-erase\n"
+               if lost else ""))
+
+
+# --- the steps ----------------------------------------------------------------------------
+
+
+def copy_path(path: str, copy_to: str | None, stamp: str) -> str:
+    """Where the copy of ``path`` made before an erasing repair goes."""
+    name = f"{posixpath.basename(path)}.before-repair-{stamp}"
+    return posixpath.join(copy_to, name) if copy_to else posixpath.join(
+        posixpath.dirname(path) or ".", name)
+
+
+def copy_step(plan: FilePlan, dest: str, size: int) -> Step:
+    """Copy the readable chunks of ``plan.path`` to ``dest``; lost ones become holes."""
+    commands = copy_commands(plan.path, dest, size, plan.actions)
+    description = f"copy of {plan.path} before repair"
+    argv = ["sh", "-c", describe(commands)]  # what the journal shows; run command by command
+
+    async def run(target: Target) -> Outcome:
+        for command in commands:
+            await collect.run_checked(target, command)
+        return Outcome([{"description": description, "argv": argv, "undo": None,
+                         "copy": dest}],
+                       [f"copied the readable chunks of {plan.path} to {dest} "
+                        f"({len(plan.erases)} lost chunk(s) left as zeros)"])
+
+    return Step(description, argv, None, run=run)
+
+
+Lines = Callable[[], list[str]]
+
+
+def repair_step(argv: tuple[str, ...], files: Callable[[], list[FilePlan]], calls: int,
+                no_undo: str, answered: dict[str, dict[str, int]],
+                then: Lines | None = None) -> Step:
+    """One repair command over ``files()`` (asked when the step runs), in batches.
+
+    Each file it answered for is journalled with its counts and kept in ``answered``
+    for the steps after it; ``then`` adds lines once it is done.
+    """
+    name = " ".join(argv)
+    how = f" ({name})" if argv[-1] == "-c" else ""
+
+    async def run(target: Target) -> Outcome:
+        outcome = Outcome()
+        paths = [p.path for p in files()]
+        results = await collect.run_batched(target, argv, paths, parse.parse_filerepair,
+                                            calls) if paths else {}
+        for path in paths:
+            result = results[path]
+            if isinstance(result, parse.PathError):
+                outcome.lines.append(f"{path}: repair failed: {result.message}")
+                continue
+            answered[path] = result
+            outcome.lines.append(f"{path}: {result['repaired']} repaired, {result['erased']} "
+                                 f"erased, {result['not changed']} not changed{how}")
+            outcome.records.append({"description": f"{name} {path}", "argv": [*argv, path],
+                                    "undo": None, "no_undo": no_undo, "result": result})
+        outcome.lines.extend(then() if then else [])
+        return outcome
+
+    return Step(f"{name} on the files to repair", argv, None, no_undo=no_undo, run=run)
+
+
+def repair_plan(target: Target, tools: Dialect, todo: list[FilePlan], allow_erase: bool,
+                copies: dict[str, tuple[str, int]], calls: int) -> Plan:
+    """Copy aside (``copies``: path to destination and size), then the repair passes.
+
+    Where the tools have a correct-only repair it runs first; the erasing one runs
+    only with ``allow_erase``, and only on the files that still have a lost chunk.
+    """
+    no_undo = f"{' '.join(tools.filerepair)} cannot be undone"
+    plan = Plan("mfs.repair", target, preview=preview(tools, todo, allow_erase))
+    for file in todo:
+        if file.path in copies:
+            plan.add(copy_step(file, *copies[file.path]))
+    if tools.repair_correct_only is None:
+        plan.add(repair_step(tools.filerepair, lambda: todo, calls, no_undo, {}))
+        return plan
+    corrected: dict[str, dict[str, int]] = {}
+
+    def left() -> list[FilePlan]:
+        return [p for p in todo if p.erases and p.path in corrected
+                and corrected[p.path]["repaired"] < len(p.erases)]
+
+    def still_lost() -> list[str]:
+        if allow_erase or not left():
+            return []
+        chunks = sum(len(p.erases) - corrected[p.path]["repaired"] for p in left())
+        return [f"{chunks} chunk(s) in {len(left())} file(s) still have no valid copy and no "
+                "older version: left as they are. If every chunkserver is back and the data "
+                "is truly gone, rerun with --allow-erase (the readable chunks are copied "
+                "aside first)."]
+
+    plan.add(repair_step(tools.repair_correct_only, lambda: todo, calls, no_undo, corrected,
+                         still_lost))
+    if allow_erase:
+        plan.add(repair_step(tools.filerepair, left, calls, no_undo, {}))
+    return plan
