@@ -1,7 +1,7 @@
 """Breaking Point: storage runbooks as Invoke tasks, and the lab that breaks things.
 
 Every subpackage is one domain (mounts, lab, ...) exposing an Invoke
-``Collection`` named ``ns``, except ``core`` (what the domains share), ``site``
+task group named ``ns`` (core.taskdef), except ``core`` (what the domains share), ``site``
 (the site build; its collection is ``site.tasks.ns``) and ``testsuite`` (the
 ``test`` task). runbooks.namespace assembles them. Modules import heavy
 libraries lazily so that ``invoke --list`` stays well under half a second.

@@ -3,7 +3,9 @@
 It offers the monitoring tree only (runbooks.namespace.monitoring): no lab, site
 or test tasks, even in a checkout that has them. Monitoring runs a check
 thousands of times an hour and start-up is most of what one costs, so ``main``
-imports only the domains the command line names, and imports Invoke without
+first tries the fast path (runbooks.fastpath: one task and its long options,
+run without Invoke). Any other command line gets Invoke's program, for which
+``main`` imports only the domains the command line names, and Invoke without
 the two modules it loads for its test double (``MockContext`` wraps methods in
 ``unittest.mock.Mock``) and its version string (``importlib.metadata``), and
 with its YAML parser (only config files need it) loaded on first use. Each is
@@ -95,6 +97,11 @@ def import_invoke_lean() -> None:
 
 
 def main() -> None:
+    from .fastpath import run as run_fast
+
+    code = run_fast(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
     import_invoke_lean()
     from .program import run
 

@@ -5,9 +5,7 @@ The tasks of the `changes` collection; the journal itself is runbooks.core.chang
 
 from __future__ import annotations
 
-from invoke import Collection
-
-from .core.runner import runbook_task
+from .core.runner import collection, runbook_task
 
 
 @runbook_task(label="CHANGES", name="list")
@@ -77,6 +75,4 @@ def undo(c, change_id, apply=False, known_hosts=None, identity=None):
         print(f"change {wanted} marked as undone")
 
 
-ns = Collection("changes")
-ns.add_task(list_)
-ns.add_task(undo)
+ns = collection("changes", list_, undo)

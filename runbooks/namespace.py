@@ -13,7 +13,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Invoke is imported when a tree is built (bp imports it its own way)
-    from invoke import Collection, Task
+    from invoke import Collection
+
+    from .core.taskdef import RunbookTask
 
 # Runbook domains in the order `--list` shows them, then the change journal.
 RUNBOOKS = ("mounts", "mfs", "login", "backup", "lvm", "toolchain", "patching")
@@ -23,13 +25,15 @@ MODULES = {"changes": "journal_tasks"}
 
 
 def _collection(name: str) -> Collection:
-    return import_module(f"{__package__}.{MODULES.get(name, name)}").ns
+    """A module's task group (core.taskdef) as Invoke's Collection."""
+    return import_module(f"{__package__}.{MODULES.get(name, name)}").ns.to_invoke()
 
 
-def _tree(collections: Iterable[Collection], tasks: Iterable[Task] = ()) -> Collection:
+def _tree(collections: Iterable[Collection], tasks: Iterable[RunbookTask] = ()) -> Collection:
     from invoke import Collection
 
-    from .core.entry import quiet_broken_pipe, typed_tree
+    from .core.entry import typed_tree
+    from .core.pipes import quiet_broken_pipe
 
     # Both entry points come through here, so `… | head` ends quietly for both.
     quiet_broken_pipe()
@@ -37,7 +41,7 @@ def _tree(collections: Iterable[Collection], tasks: Iterable[Task] = ()) -> Coll
     for collection in collections:
         ns.add_collection(collection)
     for task in tasks:
-        ns.add_task(task)
+        ns.add_task(task.to_invoke())
     return typed_tree(ns)
 
 

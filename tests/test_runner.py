@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from invoke import Exit
 
 from runbooks.core.errors import ParseError, RunbookError, TargetError, UsageError
 from runbooks.core.findings import Finding, Severity
-from runbooks.core.runner import collect_report, fail, finish, guarded
+from runbooks.core.runner import TaskExit, collect_report, fail, finish, guarded
 from runbooks.core.targets import LocalTarget
 
 # --- fail and guarded: what the task's caller sees ------------------------------------
@@ -29,7 +28,7 @@ from runbooks.core.targets import LocalTarget
 ])
 def test_fail_is_exit_3_with_one_error_line_and_the_monitoring_line(capsys, fmt, stdout):
     exit_ = fail("no mount at /srv", fmt, "MOUNTS")
-    assert isinstance(exit_, Exit) and exit_.code == 3
+    assert isinstance(exit_, TaskExit) and exit_.code == 3
     assert capsys.readouterr() == (stdout, "error: no mount at /srv\n")
 
 
@@ -48,7 +47,7 @@ def test_guarded_turns_every_runbook_error_into_one_line_and_exit_3(capsys, erro
     def body(path, format="table"):
         raise error
 
-    with pytest.raises(Exit) as caught:
+    with pytest.raises(TaskExit) as caught:
         guarded(body, "MOUNTS")("/etc/fstab", format="nagios")
     assert caught.value.code == 3
     assert capsys.readouterr() == ("MOUNTS UNKNOWN - cannot read /etc/fstab\n",
@@ -59,7 +58,7 @@ def test_guarded_without_a_format_keyword_prints_only_the_error(capsys):
     def body(path):
         raise UsageError(f"{path}: not a mount point")
 
-    with pytest.raises(Exit) as caught:
+    with pytest.raises(TaskExit) as caught:
         guarded(body, "MOUNTS")("/srv")  # a positional format is not looked at
     assert caught.value.code == 3
     assert capsys.readouterr() == ("", "error: /srv: not a mount point\n")
@@ -69,7 +68,7 @@ def test_guarded_ctrl_c_is_exit_130_and_one_word(capsys):
     def body():
         raise KeyboardInterrupt
 
-    with pytest.raises(Exit) as caught:
+    with pytest.raises(TaskExit) as caught:
         guarded(body, "X")()
     assert caught.value.code == 130
     assert capsys.readouterr() == ("", "interrupted\n")
@@ -184,7 +183,7 @@ def test_finish_renders_and_exits_with_the_worst_severity(capsys, severities, co
         return [Finding("demo.x", s, target.name, f"s{i}", "m") for i, s in enumerate(severities)]
 
     report = collect_report("demo", "Demo", "host", [LocalTarget("a")], work)
-    with pytest.raises(Exit) as caught:
+    with pytest.raises(TaskExit) as caught:
         finish(report, "json")
     assert caught.value.code == code
     doc = json.loads(capsys.readouterr().out)

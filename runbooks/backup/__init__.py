@@ -7,11 +7,9 @@ last Relax-and-Recover rescue image?). Layers: collect.py, parse.py, judge.py.
 
 from __future__ import annotations
 
-from invoke import Collection
-
 from ..core.findings import Finding
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, runbook_task
+from ..core.runner import collect_report, finish, collection, runbook_task
 from ..core.targets import Target
 
 DEFAULT_BCONSOLE_TIMEOUT = 30.0
@@ -119,6 +117,4 @@ def rear_check(
     finish(report, fmt)
 
 
-ns = Collection("backup")
-ns.add_task(status)
-ns.add_task(rear_check)
+ns = collection("backup", status, rear_check)

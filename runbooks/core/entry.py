@@ -1,4 +1,4 @@
-"""What both entry points share: typed options and a quiet end on a closed pipe.
+"""What Invoke's entry points share: typed options, and a quiet end on a closed pipe.
 
 ``invoke`` (with tasks.py) and ``bp`` both get their task tree from
 ``runbooks.namespace``, so this is the one place for behaviour that Invoke
@@ -12,28 +12,21 @@ leaves to each program:
   value of every option that takes one (INT, NUMBER, SECONDS, STRING). Invoke
   has no hook for the help line, so ``ParserContext.help_for`` is wrapped once;
   the wrapper only changes arguments that carry a ``metavar``.
-- ``invoke … | head`` closes the pipe early. ``quiet_broken_pipe`` makes that
-  end without a traceback: stdout is pointed at /dev/null and the program exits
-  141 (as if killed by SIGPIPE), or with the check's own status when only the
-  final flush found the reader gone.
+- ``invoke … | head`` closes the pipe early. ``TypedTask`` then ends the program
+  quietly with status 141 (core.pipes, which ``bp``'s fast path uses too).
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import math
-import os
-import select
-import sys
-from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 from invoke import Collection, Exit, Task
 from invoke.parser import Argument, ParserContext
 
+from .pipes import SIGPIPE_EXIT, reader_gone, silence_output
+
 USAGE_EXIT = 3
-SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for `cmd | head`
 
 
 # --- typed options -------------------------------------------------------------------
@@ -157,76 +150,3 @@ def _help_for(self: ParserContext, flag: str) -> tuple[str, str]:
 
 
 ParserContext.help_for = _help_for  # type: ignore[method-assign]
-
-
-# --- closed pipes --------------------------------------------------------------------
-
-def _fd(stream: TextIO | None) -> int | None:
-    try:
-        return stream.fileno() if stream is not None else None
-    except (AttributeError, OSError, ValueError):  # pytest's capture, a closed stream
-        return None
-
-
-def _peer_gone(fd: int | None) -> bool:
-    """True when ``fd`` is a pipe or socket whose reading end has been closed."""
-    if fd is None:
-        return False
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT)
-    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
-
-
-def reader_gone() -> bool:
-    """Did whoever reads our stdout (or stderr) stop reading, as `head` does?"""
-    return _peer_gone(_fd(sys.stdout)) or _peer_gone(_fd(sys.stderr))
-
-
-def silence_output() -> None:
-    """Point stdout (and stderr, if its reader left too) at /dev/null.
-
-    Buffered output then goes nowhere instead of failing again at exit.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        fd = _fd(stream)
-        if fd is not None and _peer_gone(fd):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, fd)
-            os.close(devnull)
-
-
-def _flush_at_exit() -> None:
-    """Flush before Python does: a reader that left must not print 'Exception ignored'."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except BrokenPipeError:
-            silence_output()
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-
-
-def _excepthook(kind: type[BaseException], exc: BaseException,
-                tb: TracebackType | None) -> None:
-    if issubclass(kind, BrokenPipeError) and reader_gone():
-        silence_output()
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()
-        os._exit(SIGPIPE_EXIT)  # the program was done; only its output had nowhere to go
-    _previous_hook(kind, exc, tb)
-
-
-_previous_hook = sys.excepthook
-_installed = False
-
-
-def quiet_broken_pipe() -> None:
-    """Let `… | head` end the program quietly (idempotent; both entry points call it)."""
-    global _installed, _previous_hook
-    if _installed:
-        return
-    _installed = True
-    _previous_hook = sys.excepthook
-    sys.excepthook = _excepthook
-    atexit.register(_flush_at_exit)

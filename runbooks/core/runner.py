@@ -1,10 +1,12 @@
-"""Glue between Invoke tasks and the runbook layers.
+"""Glue between the tasks and the runbook layers.
 
-``runbook_task`` turns a plain function into an Invoke task that can share the
-target options (--host, --container, --format, timeouts, --parallel: see
-core.options) and turns every :class:`RunbookError` into a one-line message and
-exit status 3 instead of a traceback. ``collect_report`` collects findings from
-all targets concurrently; ``finish`` renders them and sets the exit status.
+``runbook_task`` turns a plain function into a task (core.taskdef: Invoke's on
+demand, runnable without Invoke by ``bp``'s fast path) that can share the target
+options (--host, --container, --format, timeouts, --parallel: see core.options)
+and turns every :class:`RunbookError` into a one-line message and exit status 3
+instead of a traceback. ``collect_report`` collects findings from all targets
+concurrently; ``finish`` renders them and sets the exit status. A task ends with
+:class:`TaskExit`, a SystemExit that both programs pass on as the exit status.
 """
 
 from __future__ import annotations
@@ -16,17 +18,15 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from invoke import Exit, task
-
-from .entry import TypedTask
 from .errors import RunbookError
 from .findings import Finding, Report, Severity
 from .options import TARGET_HELP, TargetOptions, with_target_options
 from .render import check_format, render
 from .targets import DEFAULT_PARALLEL, Interrupted, Target, run_on_targets
+from .taskdef import RunbookTask, collection
 
-__all__ = ["COMMON_HELP", "TargetOptions", "collect_report", "fail", "finish", "guarded",
-           "runbook_task"]
+__all__ = ["COMMON_HELP", "TargetOptions", "TaskExit", "collect_report", "collection",
+           "fail", "finish", "guarded", "runbook_task"]
 
 COMMON_HELP = {
     **TARGET_HELP,
@@ -34,20 +34,24 @@ COMMON_HELP = {
 }
 
 
-def fail(message: str, fmt: str | None = None, label: str = "BREAKING-POINT") -> Exit:
-    """An Exit carrying a one-line error; nagios output also gets its UNKNOWN line."""
+class TaskExit(SystemExit):
+    """The end of a task with an exit status (0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN or error)."""
+
+
+def fail(message: str, fmt: str | None = None, label: str = "BREAKING-POINT") -> TaskExit:
+    """A TaskExit after a one-line error; nagios output also gets its UNKNOWN line."""
     if (fmt or "").lower() == "nagios":
         print(f"{label} UNKNOWN - {message}")
     elif (fmt or "").lower() == "checkmk":
         print(f'3 "{label}" - UNKNOWN - {message}')
     print(f"error: {message}", file=sys.stderr)
-    return Exit(code=3)
+    return TaskExit(3)
 
 
 def guarded(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
     """Run a task body; RunbookError and Ctrl-C end it with one line, not a traceback.
 
-    (A reader that leaves, as in `| head`, is TypedTask's business: see core.entry.)
+    (A reader that leaves, as in `| head`, is the program's business: see core.pipes.)
     """
 
     @functools.wraps(fn)
@@ -58,7 +62,7 @@ def guarded(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
             raise fail(str(exc), kwargs.get("format"), label) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
-            raise Exit(code=130) from None
+            raise TaskExit(130) from None
 
     return wrapper
 
@@ -71,8 +75,8 @@ def runbook_task(
     positional: Iterable[str] | None = None,
     targets: str | None = None,
     defaults: Mapping[str, Any] | None = None,
-) -> Callable[[Callable[..., Any]], Any]:
-    """Decorator: an Invoke task with the shared option help and one-line errors.
+) -> Callable[[Callable[..., Any]], RunbookTask]:
+    """Decorator: a task with the shared option help and one-line errors.
 
     ``targets="many"`` (a check) or ``"one"`` (a change) adds the shared target
     options (core.options) to the task's signature and hands the body one
@@ -83,7 +87,7 @@ def runbook_task(
     ``label`` prefixes Nagios UNKNOWN lines (default: the task's name).
     """
 
-    def decorate(fn: Callable[..., Any]) -> Any:
+    def decorate(fn: Callable[..., Any]) -> RunbookTask:
         task_name = name or fn.__name__
         if targets is not None:
             domain = fn.__module__.split(".")[1] if "." in fn.__module__ else fn.__module__
@@ -91,12 +95,8 @@ def runbook_task(
         params = inspect.signature(fn).parameters
         merged = {k: v for k, v in COMMON_HELP.items() if k in params}
         merged.update(help or {})
-        kwargs: dict[str, Any] = {"help": merged, "iterable": list(iterable)}
-        if name:
-            kwargs["name"] = name
-        if positional is not None:
-            kwargs["positional"] = list(positional)
-        return task(klass=TypedTask, **kwargs)(guarded(fn, label or task_name.upper()))
+        return RunbookTask(guarded(fn, label or task_name.upper()), name=name, help=merged,
+                           iterable=iterable, positional=positional)
 
     return decorate
 
@@ -143,4 +143,4 @@ def collect_report(
 def finish(report: Report, fmt: str | None) -> None:
     """Render the report and end the task with the worst severity as exit status."""
     code = render(report, check_format(fmt))
-    raise Exit(code=code)
+    raise TaskExit(code)

@@ -6,9 +6,7 @@ Tasks: ``lab.setup`` (engine + base image), ``lab.up``, ``lab.down``, ``lab.stat
 
 from __future__ import annotations
 
-from invoke import Collection
-
-from ..core.runner import runbook_task
+from ..core.runner import collection, runbook_task
 
 
 @runbook_task(label="LAB",
@@ -137,7 +135,6 @@ def status(c):
               f"{container.status:10} owner={labels.get(engine.OWNER_LABEL, '?')}")
 
 
-ns = Collection("lab")
 @runbook_task(
     label="LAB",
     help={"name": "servers-lost | restore-goal | first-packet-drop | repair-zero-copy "
@@ -160,5 +157,4 @@ def experiment(c, name):
         print(f"{one}: results in {run_experiment(one)}")
 
 
-for _task in (setup, up, down, status, fault, heal, experiment):
-    ns.add_task(_task)
+ns = collection("lab", setup, up, down, status, fault, heal, experiment)

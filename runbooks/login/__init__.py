@@ -8,10 +8,8 @@ judge.py, plan.py.
 
 from __future__ import annotations
 
-from invoke import Collection
-
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, runbook_task
+from ..core.runner import collect_report, finish, collection, runbook_task
 from ..core.targets import Target
 
 DEFAULT_THRESHOLD = 0.1
@@ -126,7 +124,4 @@ def restore_motd(
     asyncio.run(run())
 
 
-ns = Collection("login")
-ns.add_task(cost)
-ns.add_task(trim_motd)
-ns.add_task(restore_motd)
+ns = collection("login", cost, trim_motd, restore_motd)

@@ -11,10 +11,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from invoke import Collection
-
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, runbook_task
+from ..core.runner import collect_report, collection, finish, runbook_task
 from ..core.targets import Target
 
 if TYPE_CHECKING:
@@ -202,6 +200,4 @@ def _share(percent: Any) -> float | None:
     return share
 
 
-ns = Collection("lvm")
-ns.add_task(health)
-ns.add_task(extend_pool)
+ns = collection("lvm", health, extend_pool)

@@ -7,11 +7,9 @@ Layers: collect.py (batched tool calls), parse.py, judge.py, plan.py (repair).
 
 from __future__ import annotations
 
-from invoke import Collection
-
 from ..core.findings import Report
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, runbook_task
+from ..core.runner import TaskExit, collect_report, finish, collection, runbook_task
 from ..core.targets import Target
 
 DEFAULT_CALLS = 2
@@ -156,9 +154,7 @@ def repair(
     code = asyncio.run(_repair(target, path, bool(apply), bool(allow_erase), copy_to, dialect,
                                _split_master(master), int(calls)))
     if code:
-        from invoke import Exit
-
-        raise Exit(code=code)
+        raise TaskExit(code)
 
 
 async def _repair(target: Target, path: str, apply: bool, allow_erase: bool,
@@ -195,6 +191,4 @@ async def _repair(target: Target, path: str, apply: bool, allow_erase: bool,
         return 0
 
 
-ns = Collection("mfs")
-ns.add_task(audit)
-ns.add_task(repair)
+ns = collection("mfs", audit, repair)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 
-from invoke import Collection
-
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, runbook_task
+from ..core.runner import collect_report, collection, finish, runbook_task
 from ..core.targets import Target
 
 PROC_MOUNTS = "/proc/mounts"  # also in collect.py, which this module loads lazily
@@ -117,6 +115,4 @@ def fix(
     asyncio.run(run())
 
 
-ns = Collection("mounts")
-ns.add_task(audit)
-ns.add_task(fix)
+ns = collection("mounts", audit, fix)

@@ -8,10 +8,8 @@ Layers: collect.py, parse.py, judge.py.
 
 from __future__ import annotations
 
-from invoke import Collection
-
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, runbook_task
+from ..core.runner import collect_report, finish, collection, runbook_task
 from ..core.targets import Target, split_list
 
 PATCHING_HELP = {
@@ -94,6 +92,4 @@ def openssl(
     finish(report, opts.format)
 
 
-ns = Collection("patching")
-ns.add_task(stale_libs)
-ns.add_task(openssl)
+ns = collection("patching", stale_libs, openssl)

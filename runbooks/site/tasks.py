@@ -5,9 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from invoke import Collection, Exit
-
-from ..core.runner import runbook_task
+from ..core.runner import TaskExit, collection, runbook_task
 
 PY = shlex.quote(sys.executable)
 MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}  # keep build output to what matters
@@ -50,10 +48,7 @@ def check(c):
         print(line)
     print(f"{pages} pages checked, {len(problems)} problem(s)")
     if problems:
-        raise Exit(code=1)
+        raise TaskExit(1)
 
 
-ns = Collection("site")
-ns.add_task(build)
-ns.add_task(check)
-ns.add_task(serve)
+ns = collection("site", build, check, serve)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from invoke import Exit
-
-from ..core.runner import runbook_task
+from ..core.runner import TaskExit, runbook_task
 
 PY = shlex.quote(sys.executable)
 
@@ -34,4 +32,4 @@ def test(c, unit=False, k=None, pytest_args=""):
     command = " ".join(args) + (f" {pytest_args}" if pytest_args else "")
     result = c.run(command, echo=True, pty=False, warn=True)
     if result.exited:
-        raise Exit(code=result.exited)
+        raise TaskExit(result.exited)

@@ -9,11 +9,9 @@ Layers: collect.py, parse.py, judge.py.
 
 from __future__ import annotations
 
-from invoke import Collection
-
 from ..core.findings import Finding
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, runbook_task
+from ..core.runner import collect_report, finish, collection, runbook_task
 from ..core.targets import Target
 
 CHECK_HELP = {
@@ -64,5 +62,4 @@ def check(
     finish(report, fmt)
 
 
-ns = Collection("toolchain")
-ns.add_task(check)
+ns = collection("toolchain", check)
