@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..core.findings import Finding
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, collection, runbook_task
+from ..core.runner import collect_report, collection, finish, runbook_task
 from ..core.targets import Target
 
 DEFAULT_BCONSOLE_TIMEOUT = 30.0

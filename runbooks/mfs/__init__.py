@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..core.findings import Report
 from ..core.options import TargetOptions
-from ..core.runner import TaskExit, collect_report, finish, collection, runbook_task
+from ..core.runner import TaskExit, collect_report, collection, finish, runbook_task
 from ..core.targets import Target
 
 DEFAULT_CALLS = 2

@@ -9,7 +9,7 @@ Layers: collect.py, parse.py, judge.py.
 from __future__ import annotations
 
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, collection, runbook_task
+from ..core.runner import collect_report, collection, finish, runbook_task
 from ..core.targets import Target, split_list
 
 PATCHING_HELP = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..core.findings import Finding
 from ..core.options import TargetOptions
-from ..core.runner import collect_report, finish, collection, runbook_task
+from ..core.runner import collect_report, collection, finish, runbook_task
 from ..core.targets import Target
 
 CHECK_HELP = {
