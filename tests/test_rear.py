@@ -142,9 +142,5 @@ def test_task_has_a_docstring_and_help_for_each_option():
 
     assert rear_check.name == "rear-check"
     assert rear_check.__doc__ and len(rear_check.__doc__.strip()) > 20
-    saved = dict(rear_check.help)  # get_arguments() pops the help texts it uses
-    try:
-        missing = [p.name for p in rear_check.get_arguments() if not p.help]
-    finally:
-        rear_check.help.update(saved)
+    missing = [p.name for p in rear_check.to_invoke().get_arguments() if not p.help]
     assert not missing

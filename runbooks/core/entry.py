@@ -93,7 +93,13 @@ class TypedTask(Task):
     """An Invoke task with typed options that also ends quietly when its reader goes away."""
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-        arguments = super().get_arguments(ignore_unknown_help)
+        # Invoke pops each help text as it reads it: keep them for the next reader
+        # (a second parser, the reference page).
+        kept = dict(self.help)
+        try:
+            arguments = super().get_arguments(ignore_unknown_help)
+        finally:
+            self.help.update(kept)
         for arg in arguments:
             # Invoke picks short flags from the letters of the name, and takes the dash of
             # `connect-timeout` when the letters are used up: `--` is no flag, drop it.

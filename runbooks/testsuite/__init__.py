@@ -26,7 +26,7 @@ def test(c, unit=False, k=None, pytest_args=""):
     """
     args = [PY, "-m", "pytest"]
     if unit:
-        args += ["-m", "not lab"]
+        args += ["-m", shlex.quote("not lab")]
     if k:
         args += ["-k", shlex.quote(k)]
     command = " ".join(args) + (f" {pytest_args}" if pytest_args else "")
