@@ -14,7 +14,7 @@ message: help, listing, short flags, an unknown option or task, a value that
 does not cast, two tasks on one line. So does any Invoke configuration (a
 config file or an ``INVOKE_`` variable), since only Invoke reads it; with none,
 the context a task sees has an empty configuration, as Invoke's would.
-tests/test_fastpath.py checks that both parse every option of every task alike.
+tests/core/test_fastpath.py checks that both parse every option of every task alike.
 """
 
 from __future__ import annotations

@@ -41,6 +41,6 @@ need_debian_package() {
 if [ "${1:-}" = test ]; then
     # The browser test drives Debian's Chromium (Playwright's own download is not used).
     need_debian_package chromium chromium "the browser test"
-    # tests/test_shellcheck.py lints every shell script under runbooks/.
+    # tests/project/test_shellcheck.py lints every shell script under runbooks/.
     need_debian_package shellcheck shellcheck "the shell script test"
 fi

@@ -7,7 +7,7 @@ with :func:`load`. Scripts are constant text: their data (paths, names, sizes)
 comes in as positional parameters or environment variables, never by editing
 the text, so a hostile name stays one argv word. Run one as
 ``["sh", "-c", load(...), "NAME", ARG1, ARG2]``: ``$0`` is NAME, ``$1`` is ARG1.
-``tests/test_shellcheck.py`` runs shellcheck on every one of them.
+``tests/project/test_shellcheck.py`` runs shellcheck on every one of them.
 """
 
 from __future__ import annotations

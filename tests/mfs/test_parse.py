@@ -1,17 +1,17 @@
 """MooseFS/LizardFS tool output parsers, fed with output captured in the lab (tests/data/moosefs)
 and with samples built from LizardFS's format strings (tests/data/lizardfs, see FORMATS.md;
-the LizardFS captures are tested in test_mfs_lizardfs.py)."""
+the LizardFS captures are tested in test_parse_lizardfs.py)."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from runbooks.core.errors import ParseError
 from runbooks.mfs import parse
+from tests.helpers import DATA
 
-MFS = Path(__file__).parent / "data" / "moosefs"
-LIZ = Path(__file__).parent / "data" / "lizardfs"
+MFS = DATA / "moosefs"
+LIZ = DATA / "lizardfs"
 NAMES = json.loads((MFS / "healthy-paths.json").read_text())
 
 

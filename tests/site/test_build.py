@@ -8,8 +8,8 @@ import pytest
 
 from runbooks.site.fences import front_matter
 from runbooks.site.links import check_site, inbound, link_graph
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
 

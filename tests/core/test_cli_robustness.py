@@ -20,11 +20,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from runbooks.namespace import build, monitoring  # noqa: E402
-from runbooks.site.reference import _arguments, describe  # noqa: E402
+from runbooks.namespace import build, monitoring
+from runbooks.site.reference import _arguments, describe
+from tests.helpers import REPO
 
 BP = Path(sys.executable).with_name("bp")
 PROGRAMS = {"invoke": [sys.executable, "-m", "invoke"], "bp": [str(BP)]}

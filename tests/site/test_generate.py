@@ -9,8 +9,9 @@ import pytest
 from runbooks.namespace import build
 from runbooks.site.generate import REFERENCE_PAGE, generate, render_reference, render_tolerances
 from runbooks.site.reference import _arguments
+from tests.helpers import REPO
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = REPO / "docs"
 
 
 @pytest.fixture

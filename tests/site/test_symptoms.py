@@ -8,8 +8,9 @@ from pathlib import Path
 
 from runbooks.site.fences import first_command, front_matter
 from runbooks.site.generate import SYMPTOM_PAGE, render_symptoms, symptom_rows
+from tests.helpers import REPO
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = REPO / "docs"
 
 
 def _declared() -> dict[str, list[str]]:

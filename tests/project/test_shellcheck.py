@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
+
 RUNBOOKS = REPO / "runbooks"
 SHEBANGS = ("#!/bin/sh", "#!/bin/bash")
 # A string this long that reads like shell belongs in a .sh file.

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
+
 HEAVY = ["asyncssh", "docker", "rich", "jinja2", "yaml", "mkdocs", "requests"]
 
 

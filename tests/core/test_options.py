@@ -8,17 +8,14 @@ more than one target.
 import inspect
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from runbooks.core.errors import UsageError  # noqa: E402
-from runbooks.core.options import TARGET_DEFAULTS, TargetOptions, option_names  # noqa: E402
-from runbooks.core.targets import DEFAULT_COMMAND_TIMEOUT, DEFAULT_PARALLEL  # noqa: E402
-from runbooks.namespace import build  # noqa: E402
+from runbooks.core.errors import UsageError
+from runbooks.core.options import TARGET_DEFAULTS, TargetOptions, option_names
+from runbooks.core.targets import DEFAULT_COMMAND_TIMEOUT, DEFAULT_PARALLEL
+from runbooks.namespace import build
+from tests.helpers import REPO
 
 TREE = build()
 CHECKS = ["backup.rear-check", "backup.status", "login.cost", "lvm.health", "mfs.audit",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).parent / "data"
+from tests.helpers import DATA, REPO
+
 INVOKE = [sys.executable, "-m", "invoke"]
 
 

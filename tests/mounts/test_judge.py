@@ -1,7 +1,6 @@
 """The mount-option rules: what is flagged, how badly, and what is left alone."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -9,6 +8,7 @@ from runbooks.core.errors import UsageError
 from runbooks.core.findings import Severity
 from runbooks.mounts.judge import judge_mounts, judge_selection, parse_accepts
 from runbooks.mounts.parse import parse_mounts
+from tests.helpers import DATA
 
 
 def judge(line, **kw):
@@ -105,7 +105,7 @@ def test_accept_takes_globs():
 
 
 # No false green: what the audit was asked to judge and did not find is UNKNOWN.
-LAB_TABLE = parse_mounts((Path(__file__).parent / "data" / "proc-mounts-nas-lab.txt").read_text())
+LAB_TABLE = parse_mounts((DATA / "proc-mounts-nas-lab.txt").read_text())
 
 
 def unknowns(entries, patterns, source="/proc/mounts"):

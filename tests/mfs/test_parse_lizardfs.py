@@ -1,7 +1,6 @@
 """LizardFS: parse, judge and repair decisions fed with output captured from a LizardFS 3.13
 cluster with three of four chunkservers stopped (tests/data/lizardfs/captured-*, FORMATS.md)."""
 
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,9 @@ from runbooks.mfs import collect, parse
 from runbooks.mfs.judge import judge_cluster
 from runbooks.mfs.plan import FilePlan, chunk_actions, refusals
 from runbooks.mounts.parse import parse_mounts
+from tests.helpers import DATA
 
-LIZ = Path(__file__).parent / "data" / "lizardfs"
+LIZ = DATA / "lizardfs"
 
 
 def captured(name: str) -> str:
