@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import sources
 from .baseimage import ensure_base_image, image_exists
 from .common import LabError, log, run
 from .containers import LABEL
@@ -102,6 +103,7 @@ def build_image(name: str, cl: Any | None = None) -> str:
         shutil.copytree(source, ctx, dirs_exist_ok=True)
         if "COPY wheels" in dockerfile:
             download_wheels(Path(ctx) / "wheels")
+        sources.stage(source, Path(ctx))
         log(f"building image {tag}")
         start = time.monotonic()
         for chunk in cl.api.build(path=ctx, tag=tag, rm=True, forcerm=True, decode=True,

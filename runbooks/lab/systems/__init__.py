@@ -15,12 +15,12 @@ from typing import Any
 
 from .. import engine
 from ..faults import Fault
-from . import bacula, fleet, moosefs, nas, patching, rear, toolchain, vm_lvm
+from . import bacula, fleet, moosefs, moosefs4, nas, patching, rear, toolchain, vm_lvm
 from .base import System
 
 SYSTEMS: dict[str, System] = {s.name: s for s in (
-    nas.SYSTEM, moosefs.SYSTEM, vm_lvm.SYSTEM, bacula.SYSTEM, fleet.SYSTEM, patching.SYSTEM,
-    toolchain.SYSTEM, rear.SYSTEM,
+    nas.SYSTEM, moosefs.SYSTEM, moosefs4.SYSTEM, vm_lvm.SYSTEM, bacula.SYSTEM, fleet.SYSTEM,
+    patching.SYSTEM, toolchain.SYSTEM, rear.SYSTEM,
 )}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import engine
@@ -25,20 +27,29 @@ MASTER = Daemon("mfsmaster", ("mfsmaster", "stop"), ("mfs-role", "master"))
 CHUNKSERVER = Daemon("mfschunkserver", ("mfschunkserver", "stop"), ("mfs-role", "chunkserver"))
 
 
-def mfs_container(prefix: str, node: str) -> str:
-    """The container of a node (master, cs1..cs4, client) in the lab ``prefix``."""
-    return f"{prefix}-mfs-{node}"
+@dataclass(frozen=True)
+class Flavour:
+    """What differs between the MooseFS-like lab systems (moosefs, moosefs4, lizardfs)."""
 
+    name: str
+    image: str
+    node_prefix: str  # containers are PREFIX-NODE_PREFIX-NODE, e.g. bp-mfs-cs1
+    nodes: tuple[str, ...]
+    registered: Callable[[Any], int]  # chunkservers ready, read on the client
 
-def container_name(prefix: str, node: str) -> str | None:
-    """For `lab.fault NODE`: the container of a MooseFS node name, None for other names."""
-    return mfs_container(prefix, node) if node in MFS_ROLES else None
+    def container(self, prefix: str, node: str) -> str:
+        """The container of a node (master, cs1..cs4, client, ...) in the lab ``prefix``."""
+        return f"{prefix}-{self.node_prefix}-{node}"
+
+    def container_name(self, prefix: str, node: str) -> str | None:
+        """For `lab.fault NODE`: the container of one of this system's node names."""
+        return self.container(prefix, node) if node in self.nodes else None
 
 
 def role(hostname: str) -> str:
-    """master, chunkserver or client."""
-    if hostname == "master":
-        return "master"
+    """master, metalogger, chunkserver or client."""
+    if hostname in ("master", "metalogger"):
+        return hostname
     return "chunkserver" if hostname.startswith("cs") else "client"
 
 
@@ -79,25 +90,41 @@ def _options(node: str, net_name: str) -> dict[str, Any]:
     return options
 
 
+def start_cluster(flavour: Flavour, cl: Any, prefix: str) -> dict[str, Any]:
+    """Master, chunkservers (and a metalogger where the flavour has one) and a FUSE client."""
+    image = engine.build_image(flavour.image, cl)
+    net_name = f"{prefix}-{flavour.node_prefix}"
+    engine.network(cl, net_name, flavour.name)
+    containers = {node: engine.run_container(cl, image, flavour.container(prefix, node),
+                                             flavour.name, **_options(node, net_name))
+                  for node in flavour.nodes}
+    servers = [n for n in flavour.nodes if n not in ("client",)]
+    for node in servers:
+        engine.exec_checked(containers[node], ["mfs-role", role(node)], f"{flavour.name} {node}")
+    client = containers["client"]
+    engine.wait_until(lambda: flavour.registered(client) == len(CHUNKSERVERS), 30,
+                      "all four chunkservers registered")
+    engine.exec_checked(client, ["mfs-role", "client"], f"{flavour.name} client")
+    engine.wait_until(lambda: _mount_usable(client), 20, "the mount usable")
+    facts = {"shell": client.name, "client": client.name, "master": containers["master"].name,
+             "chunkservers": [containers[r].name for r in CHUNKSERVERS], "network": net_name,
+             "mount": "/mnt/mfs"}
+    if "metalogger" in containers:
+        facts["metalogger"] = containers["metalogger"].name
+    return facts
+
+
+MOOSEFS = Flavour(NAME, "moosefs", "mfs", MFS_ROLES, registered_chunkservers)
+
+
+def mfs_container(prefix: str, node: str) -> str:
+    """The container of a node (master, cs1..cs4, client) in the moosefs lab ``prefix``."""
+    return MOOSEFS.container(prefix, node)
+
+
 def start(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
     """A MooseFS 3.0 cluster: master, four chunkservers, one FUSE client, own network."""
-    image = engine.build_image("moosefs", cl)
-    net_name = f"{prefix}-mfs"
-    engine.network(cl, net_name, NAME)
-    containers = {node: engine.run_container(cl, image, mfs_container(prefix, node), NAME,
-                                             **_options(node, net_name))
-                  for node in MFS_ROLES}
-    engine.exec_checked(containers["master"], ["mfs-role", "master"], "mfs master")
-    for node in CHUNKSERVERS:
-        engine.exec_checked(containers[node], ["mfs-role", "chunkserver"], f"mfs {node}")
-    client = containers["client"]
-    engine.wait_until(lambda: registered_chunkservers(client) == len(CHUNKSERVERS), 30,
-                      "all four chunkservers registered")
-    engine.exec_checked(client, ["mfs-role", "client"], "mfs client")
-    engine.wait_until(lambda: _mount_usable(client), 20, "MooseFS mount usable")
-    return {"shell": client.name, "client": client.name, "master": containers["master"].name,
-            "chunkservers": [containers[r].name for r in CHUNKSERVERS], "network": net_name,
-            "mount": "/mnt/mfs"}
+    return start_cluster(MOOSEFS, cl, prefix)
 
 
 def _hide_chunks(container: Any) -> None:
@@ -117,16 +144,22 @@ def _unhide_chunks(container: Any) -> None:
 LOSE_CHUNKS = Fault("restart with an empty chunk folder, as after a disk replacement "
                     "(the old one is kept aside for heal)", _hide_chunks, _unhide_chunks)
 
+def cluster_faults(master: Daemon, chunkserver: Daemon) -> dict[str, dict[str, Fault]]:
+    """What `lab.fault` may do to each role of a MooseFS-like cluster."""
+    return {
+        "master": {**daemon_faults(master), **network_faults()},
+        "metalogger": network_faults(),
+        "chunkserver": {**daemon_faults(chunkserver), **network_faults(),
+                        **fill_disk(CHUNK_VOLUME), "lose-chunks": LOSE_CHUNKS},
+        "client": network_faults(),
+    }
+
+
 SYSTEM = System(
     NAME,
     "MooseFS 3.0.117: master, chunkservers cs1-cs4, FUSE client at /mnt/mfs",
     start,
-    node=container_name,
+    node=MOOSEFS.container_name,
     role=role,
-    faults={
-        "master": {**daemon_faults(MASTER), **network_faults()},
-        "chunkserver": {**daemon_faults(CHUNKSERVER), **network_faults(),
-                        **fill_disk(CHUNK_VOLUME), "lose-chunks": LOSE_CHUNKS},
-        "client": network_faults(),
-    },
+    faults=cluster_faults(MASTER, CHUNKSERVER),
 )
