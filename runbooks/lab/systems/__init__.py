@@ -15,12 +15,12 @@ from typing import Any
 
 from .. import engine
 from ..faults import Fault
-from . import bacula, fleet, moosefs, moosefs4, nas, patching, rear, toolchain, vm_lvm
+from . import bacula, fleet, lizardfs, moosefs, moosefs4, nas, patching, rear, toolchain, vm_lvm
 from .base import System
 
 SYSTEMS: dict[str, System] = {s.name: s for s in (
-    nas.SYSTEM, moosefs.SYSTEM, moosefs4.SYSTEM, vm_lvm.SYSTEM, bacula.SYSTEM, fleet.SYSTEM,
-    patching.SYSTEM, toolchain.SYSTEM, rear.SYSTEM,
+    nas.SYSTEM, moosefs.SYSTEM, moosefs4.SYSTEM, lizardfs.SYSTEM, vm_lvm.SYSTEM, bacula.SYSTEM,
+    fleet.SYSTEM, patching.SYSTEM, toolchain.SYSTEM, rear.SYSTEM,
 )}
 
 
@@ -72,10 +72,14 @@ def node(cl: Any, name: str) -> Any:
     (cs4, fd2, host03) in the labs of prefix BP_LAB_PREFIX (default bp)."""
     containers = {c.name: c for c in engine.lab_containers(cl)}
     prefix = os.environ.get("BP_LAB_PREFIX", "bp")  # the test harness runs labs under its own
-    candidates = [name, *(s.node(prefix, name) for s in SYSTEMS.values())]
-    for candidate in candidates:
-        if candidate in containers:
-            return containers[candidate]
+    if name in containers:
+        return containers[name]
+    found = sorted({n for s in SYSTEMS.values() if (n := s.node(prefix, name)) in containers})
+    if len(found) > 1:  # cs1 of moosefs and of moosefs4, both up
+        raise engine.LabError(f"{name!r} is a node of several running labs: "
+                              f"{', '.join(found)}; name the container instead")
+    if found:
+        return containers[found[0]]
     raise engine.LabError(
         f"no lab node {name!r}; running: {', '.join(sorted(containers)) or 'none'}"
     )

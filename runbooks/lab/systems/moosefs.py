@@ -127,30 +127,37 @@ def start(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
     return start_cluster(MOOSEFS, cl, prefix)
 
 
-def _hide_chunks(container: Any) -> None:
-    stop_daemon(container, CHUNKSERVER)
+def _hide_chunks(container: Any, chunkserver: Daemon, owner: str) -> None:
+    stop_daemon(container, chunkserver)
+    # owner is a constant of the system (mfs, lizardfs), never user input
     sh(container, "mv /mfsdata/chunks /mfsdata/hidden && mkdir /mfsdata/chunks && "
-                  "chown mfs:mfs /mfsdata/chunks", f"{container.name}: hide chunks")
-    restart_daemon(container, CHUNKSERVER)
+                  f"chown {owner}:{owner} /mfsdata/chunks", f"{container.name}: hide chunks")
+    restart_daemon(container, chunkserver)
 
 
-def _unhide_chunks(container: Any) -> None:
-    stop_daemon(container, CHUNKSERVER)
+def _unhide_chunks(container: Any, chunkserver: Daemon) -> None:
+    stop_daemon(container, chunkserver)
     sh(container, "rm -rf /mfsdata/chunks && mv /mfsdata/hidden /mfsdata/chunks",
        f"{container.name}: restore chunks")
-    restart_daemon(container, CHUNKSERVER)
+    restart_daemon(container, chunkserver)
 
 
-LOSE_CHUNKS = Fault("restart with an empty chunk folder, as after a disk replacement "
-                    "(the old one is kept aside for heal)", _hide_chunks, _unhide_chunks)
+def lose_chunks(chunkserver: Daemon, owner: str) -> Fault:
+    """Restart a chunkserver on an empty chunk folder (the old one kept aside for heal)."""
+    return Fault("restart with an empty chunk folder, as after a disk replacement "
+                 "(the old one is kept aside for heal)",
+                 lambda c: _hide_chunks(c, chunkserver, owner),
+                 lambda c: _unhide_chunks(c, chunkserver))
 
-def cluster_faults(master: Daemon, chunkserver: Daemon) -> dict[str, dict[str, Fault]]:
+
+def cluster_faults(master: Daemon, chunkserver: Daemon,
+                   owner: str = "mfs") -> dict[str, dict[str, Fault]]:
     """What `lab.fault` may do to each role of a MooseFS-like cluster."""
     return {
         "master": {**daemon_faults(master), **network_faults()},
         "metalogger": network_faults(),
         "chunkserver": {**daemon_faults(chunkserver), **network_faults(),
-                        **fill_disk(CHUNK_VOLUME), "lose-chunks": LOSE_CHUNKS},
+                        **fill_disk(CHUNK_VOLUME), "lose-chunks": lose_chunks(chunkserver, owner)},
         "client": network_faults(),
     }
 
