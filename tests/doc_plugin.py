@@ -1,9 +1,12 @@
 """Pytest plugin: run the console blocks of docs/ in the lab with Sybil.
 
-Each page with ``lab: TOPOLOGY`` front matter gets its own fresh container;
-its console blocks run in page order (state carries from block to block, as
-it would for a reader following along), and each command's output must match
-the page after normalising volatile parts.
+Each page with ``lab: TOPOLOGY`` front matter gets its own fresh lab; its
+console blocks run in page order (state carries from block to block, as it
+would for a reader following along), and each command's output must match the
+page after normalising volatile parts. A page may name several labs
+(``lab: [moosefs, moosefs4, lizardfs]``): a block runs in the first, or in the
+one a ``<!-- lab: NAME -->`` comment right before it names, and each lab is
+started once, when its first block runs. Results are recorded per lab.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser
 
-from runbooks.site.fences import console_blocks
+from runbooks.site.fences import console_labs
 from tests.docblocks import (
     HOST_MARK,
     NOT_EXECUTED,
@@ -33,22 +36,29 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS_DIR = REPO / "docs"
 
 
+def _block_lab(path: Path, line: int) -> str:
+    """The lab the console block at ``line`` of ``path`` runs in."""
+    lab = console_labs(path.read_text(encoding="utf-8")).get(line)
+    if not lab:
+        raise AssertionError(
+            f"{path.name}: console block but no `lab:` front matter to run it in "
+            "(or mark it <!-- not-executed: reason -->)"
+        )
+    return lab
+
+
 def _lab_for(example: Example) -> dict[str, Any]:
-    """The page's lab facts, starting its topology on the page's first console block."""
+    """The lab facts for this block, starting its topology on the first block that needs it."""
     namespace = example.namespace
-    if CONTAINER_KEY not in namespace:
-        path = Path(example.path)
-        topology = front_matter(path).get("lab")
-        if not topology:
-            raise AssertionError(
-                f"{path.name}: console block but no `lab:` front matter to run it in "
-                "(or mark it <!-- not-executed: reason -->)"
-            )
+    path = Path(example.path)
+    topology = _block_lab(path, example.line)
+    labs = namespace.setdefault(CONTAINER_KEY, {})
+    if topology not in labs:
         options = front_matter(path).get("lab_options") or {}
         facts = namespace["lab"].up_with(topology, **options)
-        namespace[CONTAINER_KEY] = facts
-        PROVENANCE[_page_key(path)] = _provenance(namespace["lab"], topology, facts)
-    return namespace[CONTAINER_KEY]
+        labs[topology] = facts
+        PROVENANCE[(_page_key(path), topology)] = _provenance(namespace["lab"], topology, facts)
+    return labs[topology]
 
 
 # Packages whose versions a verified page names, where its lab has them.
@@ -56,8 +66,8 @@ VERSIONED_PACKAGES = ("moosefs-master", "moosefs-chunkserver", "moosefs-client",
                       "openssh-server", "libpam-modules", "util-linux", "bacula-director",
                       "bacula-sd", "bacula-fd", "libssl3", "openssl", "rear", "parted",
                       "multipath-tools", "lvm2", "thin-provisioning-tools")
-PROVENANCE: dict[str, dict[str, Any]] = {}
-RESULTS: dict[str, dict[str, int]] = {}
+PROVENANCE: dict[tuple[str, str], dict[str, Any]] = {}
+RESULTS: dict[tuple[str, str], dict[str, int]] = {}
 
 
 def _page_key(path: Path) -> str:
@@ -72,7 +82,10 @@ def _provenance(lab: Any, topology: str, facts: dict[str, Any]) -> dict[str, Any
     versions: dict[str, str] = {}
     query = ("dpkg-query -W -f '${Package} ${Version}\\n' "
              + " ".join(VERSIONED_PACKAGES) + " 2>/dev/null; "
-             "echo \"debian $(cat /etc/debian_version)\"; echo \"kernel $(uname -r)\"")
+             "echo \"debian $(cat /etc/debian_version)\"; echo \"kernel $(uname -r)\"; "
+             # MooseFS 4 and LizardFS are built from source: no package says their version
+             "p=$(command -v mfsmaster) && ! dpkg -S \"$p\" >/dev/null 2>&1 && "
+             "echo \"mfsmaster $(mfsmaster -v 2>&1 | head -n 1)\"")
     outputs = [c.exec_run(["sh", "-c", query])[1].decode("utf-8", "replace")
                for c in containers]  # every node: a topology's nodes differ in packages
     if "ssh_config" in facts:  # a VM lab: ask it over SSH
@@ -91,15 +104,38 @@ def _provenance(lab: Any, topology: str, facts: dict[str, Any]) -> dict[str, Any
 
 
 def pytest_runtest_logreport(report: Any) -> None:
-    """Count each page's console blocks that passed or failed in this run."""
+    """Count each page's console blocks that passed or failed in this run, per lab."""
     path, sep, rest = report.nodeid.partition("::")
     if not sep or not path.startswith("docs/") or not rest.startswith("line:"):
         return
-    counts = RESULTS.setdefault(path.removeprefix("docs/"), {"passed": 0, "failed": 0})
+    line = int(rest.removeprefix("line:").split(",")[0])
+    lab = console_labs((REPO / path).read_text(encoding="utf-8")).get(line) or "?"
+    counts = RESULTS.setdefault((path.removeprefix("docs/"), lab), {"passed": 0, "failed": 0})
     if report.when == "call":
         counts["passed" if report.passed else "failed"] += 1
     elif report.failed:  # a setup error (no lab) fails the block too
         counts["failed"] += 1
+
+
+def _page_entry(page: str, when: str) -> dict[str, Any] | None:
+    """A page's record: one lab as before, several as one run per lab; None if partial."""
+    labs = console_labs((DOCS_DIR / page).read_text(encoding="utf-8"))
+    expected: dict[str, int] = {}
+    for lab in labs.values():
+        expected[lab or "?"] = expected.get(lab or "?", 0) + 1
+    runs = {}
+    for lab in expected:
+        counts = RESULTS.get((page, lab), {"passed": 0, "failed": 0})
+        runs[lab] = {**counts, **PROVENANCE.get((page, lab), {}),
+                     "status": "failed" if counts["failed"] else "passed"}
+    passed = sum(r["passed"] for r in runs.values())
+    failed = sum(r["failed"] for r in runs.values())
+    if not failed and passed < sum(expected.values()):
+        return None  # a partial run (-k) proves nothing about the whole page
+    if len(runs) == 1:
+        return {"when": when, **next(iter(runs.values()))}
+    return {"when": when, "passed": passed, "failed": failed,
+            "status": "failed" if failed else "passed", "lab": ", ".join(runs), "runs": runs}
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
@@ -110,13 +146,10 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
 
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     pages = {}
-    for page, counts in RESULTS.items():
-        expected = console_blocks((DOCS_DIR / page).read_text())
-        if not counts["failed"] and counts["passed"] < expected:
-            continue  # a partial run (-k) proves nothing about the whole page
-        entry = {"when": when, **counts, **PROVENANCE.get(page, {})}
-        entry["status"] = "failed" if counts["failed"] else "passed"
-        pages[page] = entry
+    for page in sorted({page for page, _ in RESULTS}):
+        entry = _page_entry(page, when)
+        if entry is not None:
+            pages[page] = entry
     if pages:
         verified.record(DOCS_DIR, pages)
 
@@ -178,8 +211,8 @@ class ConsoleParser:
 
 
 def _teardown(namespace: dict[str, Any]) -> None:
-    if CONTAINER_KEY in namespace:
-        namespace["lab"].remove_prefix(namespace.pop(CONTAINER_KEY)["prefix"])
+    for facts in namespace.pop(CONTAINER_KEY, {}).values():
+        namespace["lab"].remove_prefix(facts["prefix"])
 
 
 DOCS_SYBIL = Sybil(

@@ -88,12 +88,14 @@ def normalise(text: str) -> str:
     return "\n".join(lines)
 
 
-def how_executed(fence: Fence, page_lab: str | None) -> str | None:
+def how_executed(fence: Fence, page_lab: str | list[str] | None) -> str | None:
     """Which runner executes this fence, or None when nothing does and no reason is given."""
     if fence.reason:
         return f"not executed: {fence.reason}"
     if fence.lang == "console":
-        return f"sybil in lab {page_lab}" if page_lab else None
+        labs = [page_lab] if isinstance(page_lab, str) else list(page_lab or [])
+        lab = fence.lab or (labs[0] if labs else None)
+        return f"sybil in lab {lab}" if lab else None
     if fence.lang in ("python", "py", "python3") and "notest" not in fence.info:
         return "pytest-markdown-docs"
     return None

@@ -13,6 +13,10 @@ from pathlib import Path
 import yaml
 
 NOT_EXECUTED = re.compile(r"<!--\s*not-executed:\s*(?P<reason>\S.*?)\s*-->\s*$")
+# A page may run in several labs (`lab: [moosefs, moosefs4, lizardfs]`); a console
+# block runs in the first unless a `<!-- lab: NAME -->` comment right before it names
+# another: output that differs between versions then sits in one block per lab.
+LAB_TAG = re.compile(r"<!--\s*lab:\s*(?P<lab>[\w-]+)\s*-->\s*$")
 
 
 @dataclass
@@ -22,6 +26,7 @@ class Fence:
     lang: str
     info: str
     reason: str | None  # from a not-executed comment right before it
+    lab: str | None = None  # from a `<!-- lab: NAME -->` comment right before it
 
 
 def front_matter_of(text: str) -> dict:
@@ -33,6 +38,12 @@ def front_matter_of(text: str) -> dict:
 
 def front_matter(path: Path) -> dict:
     return front_matter_of(path.read_text(encoding="utf-8"))
+
+
+def page_labs(front: dict) -> list[str]:
+    """The labs a page's console blocks run in, first the default (`lab:` a name or a list)."""
+    labs = front.get("lab") or []
+    return [labs] if isinstance(labs, str) else [str(lab) for lab in labs]
 
 
 def fences_in(text: str, path: Path = Path("<text>")) -> list[Fence]:
@@ -47,9 +58,11 @@ def fences_in(text: str, path: Path = Path("<text>")) -> list[Fence]:
         start = token.map[0]
         previous = next((lines[i] for i in range(start - 1, -1, -1) if lines[i].strip()), "")
         match = NOT_EXECUTED.search(previous)
+        tag = LAB_TAG.search(previous)
         info = token.info.strip()
         lang = info.strip("{}. ").split()[0] if info else ""
-        found.append(Fence(path, start + 1, lang, info, match.group("reason") if match else None))
+        found.append(Fence(path, start + 1, lang, info, match.group("reason") if match else None,
+                           tag.group("lab") if tag else None))
     return found
 
 
@@ -60,6 +73,24 @@ def fences(path: Path) -> list[Fence]:
 def console_blocks(text: str) -> int:
     """How many console blocks of a page run in its lab (unmarked ones)."""
     return sum(1 for f in fences_in(text) if f.lang == "console" and not f.reason)
+
+
+def console_labs(text: str) -> dict[int, str | None]:
+    """The lab each executed console block of a page runs in, by the line of its fence.
+
+    None where the page names no lab. A block tagged with a lab the page does not
+    name is a ValueError: it would silently run nowhere.
+    """
+    labs = page_labs(front_matter_of(text))
+    found = {}
+    for fence in fences_in(text):
+        if fence.lang != "console" or fence.reason:
+            continue
+        if fence.lab and fence.lab not in labs:
+            raise ValueError(f"line {fence.line}: block tagged lab {fence.lab!r}, "
+                             f"but the page's labs are {labs or 'none'}")
+        found[fence.line] = fence.lab or (labs[0] if labs else None)
+    return found
 
 
 # --- Runbook page structure: the "First" box and lab-replay blocks -------------

@@ -38,6 +38,28 @@ def _versions(entry: dict[str, Any]) -> str:
     return ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))
 
 
+def _lab_detail(lab: str, run: dict[str, Any]) -> str:
+    images = ", ".join(f"`{i}`" for i in run.get("images", [])) or "?"
+    return f"Lab `{lab}`, images {images}. Software: {_versions(run) or 'not recorded'}."
+
+
+def _detail(entry: dict[str, Any]) -> str:
+    """The badge's body: the lab, images and versions, or one line per lab it ran in."""
+    runs = entry.get("runs")
+    if not runs:
+        lab, images = entry.get("lab", "?"), ", ".join(
+            f"`{i}`" for i in entry.get("images", [])) or "?"
+        return (f"    Lab `{lab}`, images {images}.\n"
+                f"    Software: {_versions(entry) or 'not recorded'}.\n")
+    lines = []
+    for lab, run in runs.items():
+        total = run.get("passed", 0) + run.get("failed", 0)
+        verdict = (f"all {total} passed" if run.get("status") == "passed"
+                   else f"{run.get('failed', '?')} of {total} failed")
+        lines.append(f"    - **{lab}**: {verdict}. {_lab_detail(lab, run)}\n")
+    return "\n" + "".join(lines)
+
+
 def badge(entry: dict[str, Any] | None, blocks: int) -> str:
     """Markdown for the badge of a page with ``blocks`` executed blocks."""
     if blocks == 0:
@@ -47,10 +69,7 @@ def badge(entry: dict[str, Any] | None, blocks: int) -> str:
                 f"    The {blocks} executed block(s) of this page have no passing test run "
                 "on record: treat the shown output as unchecked.\n")
     when = entry.get("when", "?")
-    lab = entry.get("lab", "?")
-    images = ", ".join(f"`{i}`" for i in entry.get("images", [])) or "?"
-    detail = (f"    Lab `{lab}`, images {images}.\n"
-              f"    Software: {_versions(entry) or 'not recorded'}.\n")
+    detail = _detail(entry)
     if entry.get("status") == "passed" and entry.get("passed") == blocks:
         return (f'??? success "Verified {when}: all {blocks} executed blocks passed"\n'
                 f"    Every console block on this page ran in the lab and printed what is "

@@ -74,3 +74,45 @@ def test_normalise_only_touches_volatile_parts():
 def test_python_blocks_run_through_pytest_markdown_docs(pytestconfig):
     assert pytestconfig.getoption("markdowndocs"), "pyproject addopts must keep --markdown-docs"
     assert any(f.lang == "python" for page in PAGES for f in fences(Path(page)))
+
+
+PAGE_IN_THREE_LABS = """---
+lab: [moosefs, moosefs4, lizardfs]
+---
+# A page
+
+```console
+$ true
+```
+
+<!-- lab: moosefs4 -->
+```console
+$ true
+```
+
+<!-- not-executed: shows a command only -->
+```console
+$ rm -rf /
+```
+
+<!-- lab: lizardfs -->
+```console
+$ true
+```
+"""
+
+
+def test_a_block_runs_in_the_page_default_lab_or_the_one_its_tag_names():
+    from runbooks.site.fences import console_labs
+
+    assert console_labs(PAGE_IN_THREE_LABS) == {6: "moosefs", 11: "moosefs4", 21: "lizardfs"}
+    assert console_labs("---\nlab: nas\n---\n```console\n$ true\n```\n") == {4: "nas"}
+    assert console_labs("```console\n$ true\n```\n") == {1: None}
+
+
+def test_a_block_tagged_with_a_lab_the_page_does_not_name_is_an_error():
+    from runbooks.site.fences import console_labs
+
+    with pytest.raises(ValueError, match=r"line 5: block tagged lab 'nas', but the page's "
+                                         r"labs are \['moosefs'\]"):
+        console_labs("---\nlab: moosefs\n---\n<!-- lab: nas -->\n```console\n$ true\n```\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from pathlib import Path
 
 from runbooks.site.fences import first_command, front_matter
 from runbooks.site.generate import SYMPTOM_PAGE, render_symptoms, symptom_rows

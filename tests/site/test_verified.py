@@ -70,3 +70,23 @@ def test_every_page_with_executed_blocks_shows_its_own_badge(built_site):
         title = verified.badge(records.get(src), blocks).splitlines()[0].split('"')[1]
         html = (built_site / page.relative_to(docs).with_suffix(".html")).read_text()
         assert title in html, (src, title)
+
+
+def test_a_page_run_in_several_labs_lists_each_labs_result():
+    runs = {"moosefs": {"passed": 2, "failed": 0, "status": "passed",
+                        "images": ["bp-lab/moosefs:1"],
+                        "versions": {"moosefs-master": "3.0.117-1"}},
+            "moosefs4": {"passed": 1, "failed": 1, "status": "failed",
+                         "images": ["bp-lab/moosefs4:2"],
+                         "versions": {"mfsmaster": "version: 4.59.2-1 ; build: 2106"}}}
+    entry = {"when": "2026-11-30 17:00 UTC", "passed": 3, "failed": 1, "status": "failed",
+             "lab": "moosefs, moosefs4", "runs": runs}
+    badge = verified.badge(entry, blocks=4).splitlines()
+    assert badge[:2] == ['!!! failure "Failed 2026-11-30 17:00 UTC"',
+                         "    1 of the 4 executed blocks failed in the last test run: the shown "
+                         "output may be wrong."]
+    assert badge[-2:] == [
+        "    - **moosefs**: all 2 passed. Lab `moosefs`, images `bp-lab/moosefs:1`. "
+        "Software: moosefs-master 3.0.117-1.",
+        "    - **moosefs4**: 1 of 2 failed. Lab `moosefs4`, images `bp-lab/moosefs4:2`. "
+        "Software: mfsmaster version: 4.59.2-1 ; build: 2106."]
