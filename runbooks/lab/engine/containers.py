@@ -77,15 +77,15 @@ def remove_containers(cl: Any, containers: list[Any]) -> int:
     return removed
 
 
-def _orphaned(labels: dict[str, str]) -> bool:
+def orphaned(labels: dict[str, str]) -> bool:
     match = re.fullmatch(r"pid:(\d+)", labels.get(OWNER_LABEL, ""))
     return bool(match) and not Path(f"/proc/{match.group(1)}").exists()
 
 
 def reap_orphans(cl: Any) -> int:
     """Remove containers (and networks) of test runs whose process is gone."""
-    removed = remove_containers(cl, [c for c in lab_containers(cl) if _orphaned(c.labels)])
-    remove_networks(cl, [n for n in lab_networks(cl) if _orphaned(n.attrs.get("Labels") or {})])
+    removed = remove_containers(cl, [c for c in lab_containers(cl) if orphaned(c.labels)])
+    remove_networks(cl, [n for n in lab_networks(cl) if orphaned(n.attrs.get("Labels") or {})])
     return removed
 
 
