@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # Invoke is imported when a tree is built (bp imports it its 
     from .core.taskdef import RunbookTask
 
 # Runbook domains in the order `--list` shows them, then the change journal.
-RUNBOOKS = ("mounts", "mfs", "login", "backup", "lvm", "toolchain", "patching")
+RUNBOOKS = ("mounts", "mfs", "net", "login", "backup", "lvm", "toolchain", "patching")
 MONITORING = (*RUNBOOKS, "changes")
 # Collections whose module has another name (core.changes is the journal itself).
 MODULES = {"changes": "journal_tasks"}
