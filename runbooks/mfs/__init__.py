@@ -15,8 +15,11 @@ from ..core.targets import Target
 DEFAULT_CALLS = 2
 MFS_HELP = {
     "path": "A file or directory on a MooseFS/LizardFS mount; directories are walked.",
-    "dialect": "Client tools to use: auto (default; MooseFS if installed), moosefs "
-    "(mfs* tools) or lizardfs (lizardfs checkfile/fileinfo, lizardfs-admin).",
+    # moosefs4 is accepted too (picked by auto when mfsmount says 4.x); the help text stays
+    # as it is until the generated task reference (docs/reference/tasks.md) is regenerated.
+    "dialect": "Client tools to use: auto (default: MooseFS 4, MooseFS 3 or LizardFS, from "
+    "what is installed), moosefs (3.0 mfs* tools), moosefs4 (mfs* tools of MooseFS 4: "
+    "storage classes, redundancy levels, mfscli JSON) or lizardfs (lizardfs, lizardfs-admin).",
     "master": "Master host[:port] for the cluster view (default: from the mount of PATH).",
     "calls": f"Tool calls in flight per target (default {DEFAULT_CALLS}); each call "
     "carries up to 2000 paths.",
@@ -170,7 +173,7 @@ async def _repair(target: Target, path: str, apply: bool, allow_erase: bool,
         tools = await collect.detect_dialect(target, dialect)
         mount = await collect.find_mount(target, path, "nothing to repair")
         files = plan.file_plans(await collect.file_chunks(target, tools, path, calls),
-                                tools.lists_stale_copies)
+                                tools.lists_stale_copies, read_as_zeros=tools.levels)
         view = await collect.cluster_view(target, tools, *(master or (mount.master, mount.port)))
         print(plan.listing(files), end="")
         reasons = plan.refusals(files, view.disconnected, allow_erase,

@@ -5,19 +5,24 @@ the fast path is few calls with many paths each (batches bounded by count and
 bytes), a bounded number of them in flight at once. Tools exit 1 when any one
 path failed but still print a block for every path, so the output is parsed
 whatever the exit status, and only a call that printed nothing is an error.
+MooseFS 4's tools print a failed path's error on stderr instead, so there a
+path may have no block and stderr names it (see ``run_batched(errors=True)``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..core.errors import ParseError, RunbookError, TargetError
+from ..core.scripts import load
 from ..core.targets import Target
 from . import parse
 
+Parser = Callable[..., dict[str, Any]]
 BATCH_FILES = 2000
 BATCH_BYTES = 120_000  # well under ARG_MAX, also through an SSH command line
 DEFAULT_CALLS = 2  # parallel tool calls per target: the master is the bottleneck
@@ -35,37 +40,58 @@ class Dialect:
     repair_correct_only: tuple[str, ...] | None = None
     # Whether fileinfo lists stale (WRONG VERSION) copies; LizardFS lists valid ones only.
     lists_stale_copies: bool = True
+    # MooseFS 4: chunks counted by redundancy level, storage classes instead of goals,
+    # errors on stderr instead of stdout, mfscli with JSON output (-j).
+    levels: bool = False
+
+    @property
+    def parsers(self) -> tuple[Parser, Parser, Parser]:
+        """(checkfile, fileinfo, getgoal/getsclass) parsers for this dialect's output."""
+        if self.levels:
+            return parse.parse_checkfile4, parse.parse_fileinfo4, parse.parse_getsclass
+        return parse.parse_checkfile, parse.parse_fileinfo, parse.parse_getgoal
 
 
 MOOSEFS = Dialect("moosefs", ("mfscheckfile",), ("mfsfileinfo",), ("mfsgetgoal",),
                   ("mfsfilerepair",), "mfscheckfile")
+# mfsfilerepair without -d: a chunk with no copy is marked read-as-zeros, not deleted.
+MOOSEFS4 = Dialect("moosefs4", ("mfscheckfile",), ("mfsfileinfo",), ("mfsgetsclass",),
+                   ("mfsfilerepair",), "mfscheckfile", levels=True)
 LIZARDFS = Dialect("lizardfs", ("lizardfs", "checkfile"), ("lizardfs", "fileinfo"),
                    ("lizardfs", "getgoal"), ("lizardfs", "filerepair"), "lizardfs",
                    repair_correct_only=("lizardfs", "filerepair", "-c"),
                    lists_stale_copies=False)
-DIALECTS = {d.name: d for d in (MOOSEFS, LIZARDFS)}
+DIALECTS = {d.name: d for d in (MOOSEFS, MOOSEFS4, LIZARDFS)}
 # What the LizardFS cluster view asks the master, in this order. list-chunkservers
 # comes first: without it a disconnected chunkserver goes unnoticed.
 LIZARDFS_ADMIN = ("list-chunkservers", "chunks-health", "list-defective-files")
 
 
 async def detect_dialect(target: Target, wanted: str = "auto") -> Dialect:
-    """The tool family to use: as asked, or whichever is installed (MooseFS first)."""
+    """The tool family to use: as asked, or whichever is installed (MooseFS first).
+
+    One call: which tools exist, and mfsmount's version (4 and later: ``moosefs4``).
+    """
     if wanted != "auto":
         try:
             return DIALECTS[wanted]
         except KeyError:
             raise RunbookError(
-                f"unknown dialect {wanted!r}: choose auto, moosefs or lizardfs"
+                f"unknown dialect {wanted!r}: choose auto, {', '.join(DIALECTS)}"
             ) from None
-    # One name per `command -v`: dash's looks only at its first argument.
-    result = await target.run(["sh", "-c", "for t in mfscheckfile lizardfs; do command -v \"$t\"; "
-                                           "done; exit 0"])
-    found = result.stdout.split()
+    result = await target.run(["sh", "-c", load(__package__, "detect.sh"), "detect"])
+    found = result.stdout.split("\n")
+    return pick_dialect(found, target.name)
+
+
+def pick_dialect(lines: Sequence[str], where: str) -> Dialect:
+    """The dialect from detect.sh's lines: tool paths, then ``mfs-version=X.Y.Z...``."""
+    major = next((int(m.group(1)) for line in lines
+                  if (m := re.match(r"mfs-version=(\d+)\.", line))), None)
     for dialect in (MOOSEFS, LIZARDFS):
-        if any(path.endswith("/" + dialect.probe) for path in found):
-            return dialect
-    raise TargetError(f"{target.name}: neither MooseFS (mfscheckfile) nor LizardFS (lizardfs) "
+        if any(line.endswith("/" + dialect.probe) for line in lines):
+            return MOOSEFS4 if dialect is MOOSEFS and major and major >= 4 else dialect
+    raise TargetError(f"{where}: neither MooseFS (mfscheckfile) nor LizardFS (lizardfs) "
                       "client tools are installed")
 
 
@@ -109,20 +135,27 @@ async def run_batched(
     target: Target,
     command: Sequence[str],
     paths: Sequence[str],
-    parser: Callable[[str, Sequence[str]], dict[str, T]],
+    parser: Callable[..., dict[str, T]],
     calls: int = DEFAULT_CALLS,
     progress: Progress | None = None,
+    errors: bool = False,
 ) -> dict[str, T]:
-    """Run ``command`` over all ``paths`` in batches, ``calls`` at a time, and merge results."""
+    """Run ``command`` over all ``paths`` in batches, ``calls`` at a time, and merge results.
+
+    ``errors``: the tool reports a failed path on stderr only (MooseFS 4), so the
+    parser gets stderr as a third argument to name it.
+    """
     gate = asyncio.Semaphore(max(1, calls))
 
     async def one(batch: list[str]) -> dict[str, T]:
         async with gate:
             result = await target.run([*command, *batch])
-        if not result.stdout and not result.ok:
+        if not result.stdout and not result.ok and not (
+                errors and any(_names(result.stderr, path) for path in batch)):
             raise TargetError(f"{target.name}: {command[0]}: {result.first_error_line()}")
         try:
-            parsed = parser(result.stdout, batch)
+            parsed = (parser(result.stdout, batch, result.stderr) if errors
+                      else parser(result.stdout, batch))
         except ParseError as exc:
             raise ParseError(f"{target.name}: {exc}") from None
         if progress:
@@ -133,6 +166,11 @@ async def run_batched(
     for part in await asyncio.gather(*(one(b) for b in batches(paths))):
         merged.update(part)
     return merged
+
+
+def _names(stderr: str, path: str) -> bool:
+    """Whether a tool's stderr holds a message about ``path``."""
+    return stderr.startswith(f"{path}: ") or f"\n{path}: " in stderr
 
 
 @dataclass
@@ -150,10 +188,12 @@ async def goals_for(
     target: Target, dialect: Dialect, root: str, files: Sequence[str], calls: int,
     progress: Progress | None = None,
 ) -> dict[str, int | str | parse.PathError]:
-    """Goal of every file: one ``getgoal -r`` call when the whole tree shares one goal."""
+    """Goal (MooseFS 4: storage class) of every file: one ``-r`` call when the tree shares one."""
     result = await target.run([*dialect.getgoal, "-r", root])
+    summarise = (parse.parse_getsclass_recursive if dialect.levels
+                 else parse.parse_getgoal_recursive)
     try:
-        summary = parse.parse_getgoal_recursive(_after_first_header(result.stdout, root))
+        summary = summarise(_after_first_header(result.stdout, root))
     except ParseError:  # e.g. root is a single file: ask per file below
         summary = {}
     if result.ok and len(summary) == 1 and sum(summary.values()) == len(files):
@@ -161,8 +201,8 @@ async def goals_for(
         if progress:
             progress(len(files))
         return dict.fromkeys(files, goal)
-    return await run_batched(target, dialect.getgoal, files, parse.parse_getgoal, calls,
-                             progress)
+    return await run_batched(target, dialect.getgoal, files, dialect.parsers[2], calls,
+                             progress, errors=dialect.levels)
 
 
 def _after_first_header(text: str, root: str) -> str:
@@ -187,14 +227,15 @@ async def collect_tree(
         return progress_factory(label, total) if progress_factory else None
 
     goals_task = goals_for(target, dialect, root, files, calls, progress("goals", len(files)))
-    checks_task = run_batched(target, dialect.checkfile, files, parse.parse_checkfile, calls,
-                              progress("copies", len(files)))
+    checks_task = run_batched(target, dialect.checkfile, files, dialect.parsers[0], calls,
+                              progress("copies", len(files)), errors=dialect.levels)
     data.goals, data.checks = await asyncio.gather(goals_task, checks_task)
     at_risk = [f for f in files if needs_detail(data.checks.get(f), data.goals.get(f))]
     if at_risk:
         data.details = await run_batched(target, dialect.fileinfo, at_risk,
-                                         parse.parse_fileinfo, calls,
-                                         progress("chunk detail", len(at_risk)))
+                                         dialect.parsers[1], calls,
+                                         progress("chunk detail", len(at_risk)),
+                                         errors=dialect.levels)
     return data
 
 
@@ -202,6 +243,11 @@ def needs_detail(check: object, goal: object) -> bool:
     """Whether a file has any chunk below its goal (then fetch chunk ids and copy states)."""
     if not isinstance(check, parse.CheckFile):
         return False
+    if check.levels is not None:  # MooseFS 4: lost, or below the class's redundancy level
+        wanted = parse.class_level(goal)
+        floor = 1 if wanted is None else wanted
+        return bool(check.lost) or any(level < floor and count
+                                       for level, count in check.levels.items())
     if any(copies == 0 and count for copies, count in check.copies.items()):
         return True
     if isinstance(goal, int):
@@ -210,11 +256,15 @@ def needs_detail(check: object, goal: object) -> bool:
 
 
 def cluster_commands(dialect: Dialect, master: str, port: int | None) -> list[list[str]]:
-    """The commands that make up the master's view: one ``mfscli``, or three ``lizardfs-admin``."""
+    """The commands that make up the master's view: one ``mfscli``, or three ``lizardfs-admin``.
+
+    MooseFS 4's mfscli answers all three sections in one JSON document (``-j``).
+    """
     if dialect is LIZARDFS:
         where = [master, str(port or 9421)]
         return [["lizardfs-admin", command, *where, "--porcelain"] for command in LIZARDFS_ADMIN]
-    argv = ["mfscli", "-H", master, "-n", "-p", "-SIC", "-SMF", "-SCS"]
+    output = ["-j"] if dialect.levels else ["-n", "-p"]
+    argv = ["mfscli", "-H", master, *output, "-SIC", "-SMF", "-SCS"]
     if port:
         argv[3:3] = ["-P", str(port)]
     return [argv]
@@ -235,6 +285,8 @@ async def cluster_view(
         if dialect is LIZARDFS:
             servers, health, defective = answers
             return parse.lizardfs_view(health, defective, servers)
+        if dialect.levels:
+            return parse.parse_mfscli_json(answers[0])
         return parse.parse_mfscli(answers[0])
     except ParseError as exc:
         raise ParseError(f"{target.name}: {exc}") from None
@@ -268,7 +320,8 @@ async def file_chunks(
 ) -> dict[str, list[parse.Chunk] | parse.PathError]:
     """Every file under ``root`` with its chunks and their copies (``fileinfo``), in order."""
     files = await list_files(target, root)
-    infos = await run_batched(target, dialect.fileinfo, files, parse.parse_fileinfo, calls)
+    infos = await run_batched(target, dialect.fileinfo, files, dialect.parsers[1], calls,
+                              errors=dialect.levels)
     return {name: infos[name] for name in files}
 
 

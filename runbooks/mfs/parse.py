@@ -7,12 +7,16 @@ File names may contain newlines, so the output is never split on lines
 first: each parser walks the text expecting the exact header of the next path
 it passed, which is unambiguous whatever the names contain.
 
+MooseFS 4 (``*4`` parsers below) prints errors on stderr only, counts chunks
+by redundancy level, and prints storage classes instead of goals.
+
 Anything that does not fit raises :class:`ParseError` naming the offending
 line, so a changed tool version gives UNKNOWN instead of a wrong verdict.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,13 +49,23 @@ _FILEINFO_NOTES = (
 
 @dataclass
 class CheckFile:
-    """``mfscheckfile``: how many chunks have N valid copies."""
+    """``mfscheckfile``: how many chunks have N valid copies.
+
+    MooseFS 4 counts by redundancy level instead (how many more losses a chunk
+    survives, copies and EC parts alike): ``levels`` is then set and ``lost``
+    counts the chunks with no copy and no EC part; ``copies`` keeps 0 (lost)
+    and the full-copy lines, for callers that only ask about 0 copies.
+    """
 
     copies: dict[int, int] = field(default_factory=dict)  # valid copies -> chunk count
     empty_chunks: int = 0
+    levels: dict[int, int] | None = None  # MooseFS 4: redundancy level -> chunk count
+    lost: int = 0  # MooseFS 4: chunks with no copy and no EC part (or not found)
 
     @property
     def chunks(self) -> int:
+        if self.levels is not None:
+            return sum(self.levels.values()) + self.lost
         return sum(self.copies.values())
 
 
@@ -59,6 +73,7 @@ class CheckFile:
 class Copy:
     server: str
     status: str  # VALID, WRONG VERSION, INVALID, MARKED FOR REMOVAL, ... ("" if not shown)
+    part: str = ""  # MooseFS 4 EC part (DF0-DF3/CF0.. for EC4, DE0-DE7/CE0.. for EC8)
 
     @property
     def valid(self) -> bool:
@@ -83,7 +98,22 @@ class Chunk:
 
     @property
     def valid_copies(self) -> int:
-        return sum(1 for c in self.copies if c.valid)
+        """Valid full copies (EC parts are not copies)."""
+        return sum(1 for c in self.copies if c.valid and not c.part)
+
+    @property
+    def valid_parts(self) -> int:
+        return sum(1 for c in self.copies if c.valid and c.part)
+
+    @property
+    def unrecoverable(self) -> bool:
+        """MooseFS 4 says it: no valid copy and too few EC parts to rebuild one."""
+        return NOTE_UNRECOVERABLE in self.notes
+
+    @property
+    def read_as_zeros(self) -> bool:
+        """MooseFS 4: mfsfilerepair marked the chunk readable as zeros (version flag)."""
+        return NOTE_READ_AS_ZEROS in self.notes
 
     @property
     def hex_id(self) -> str:
@@ -111,16 +141,24 @@ def _walk(
     paths: Sequence[str],
     tool: str,
     body: Callable[[str], bool],
+    errors: str | None = None,
+    glued: re.Pattern[str] | None = None,
 ) -> dict[str, tuple[list[str] | None, str | None]]:
     """For each path: (body lines, None) or (None, error message), in order.
 
     ``body(line)`` says whether a line belongs to the current path's block.
+    ``errors``: the tool prints errors to stderr (MooseFS 4), so a path may have
+    no block at all; its message is then looked up there. ``glued``: a body item
+    that may end without a newline (MooseFS 4 prints ``empty (zero) chunks:`` so).
     """
     result: dict[str, tuple[list[str] | None, str | None]] = {}
     pos = 0
     for path in paths:
         header = f"{path}:"
         if not text.startswith(header, pos):
+            if errors is not None:
+                result[path] = (None, _Absent(stderr_message(errors, path, tool)))
+                continue
             found = _line_at(text, pos) if pos < len(text) else "(end of output)"
             raise ParseError(
                 f"{tool} output line {_line_number(text, pos)}: expected {path!r}, found {found!r}"
@@ -128,13 +166,7 @@ def _walk(
         pos += len(header)
         if text.startswith("\n", pos) or pos == len(text):
             pos += 1
-            lines = []
-            while pos < len(text):
-                line = _line_at(text, pos)
-                if not body(line):
-                    break
-                lines.append(line)
-                pos += len(line) + 1
+            lines, pos = _body(text, pos, body, glued)
             result[path] = (lines, None)
         else:
             message = _line_at(text, pos).strip()
@@ -145,6 +177,38 @@ def _walk(
             f"{tool} output line {_line_number(text, pos)}: unexpected {_line_at(text, pos)!r}"
         )
     return result
+
+
+class _Absent(str):
+    """The message of a path that has no block in the output (MooseFS 4: it is on stderr)."""
+
+
+def _body(text: str, pos: int, body: Callable[[str], bool],
+          glued: re.Pattern[str] | None) -> tuple[list[str], int]:
+    """The lines of one block from ``pos``, and where the next block starts."""
+    lines = []
+    while pos < len(text):
+        if glued and (match := glued.match(text, pos)):
+            lines.append(match.group(0).rstrip("\n"))
+            pos = match.end()
+            continue
+        line = _line_at(text, pos)
+        if not body(line):
+            break
+        lines.append(line)
+        pos += len(line) + 1
+    return lines, pos
+
+
+def stderr_message(errors: str, path: str, tool: str) -> str:
+    """What a MooseFS 4 tool said about ``path`` on stderr (``PATH: message``)."""
+    for lead in (f"{path}: ", f"{path} ["):  # a name may hold newlines: search, do not split
+        at = errors.find(lead)
+        while at > 0 and errors[at - 1] != "\n":
+            at = errors.find(lead, at + 1)
+        if at >= 0:
+            return _line_at(errors, at + len(path)).lstrip(": ").strip()
+    return f"{tool} printed nothing for it"
 
 
 def _fileinfo_line(line: str) -> bool:
@@ -247,6 +311,10 @@ class ClusterView:
     undergoal_files: list[str] = field(default_factory=list)  # LizardFS names them
     servers: list[str] = field(default_factory=list)
     disconnected: list[str] = field(default_factory=list)
+    # MooseFS 4: chunks by "target/current" redundancy level ("1/missing", "2/0", ...)
+    levels: dict[str, int] = field(default_factory=dict)
+    # MooseFS 4: why the master's counters may be incomplete ("" when it says they are valid)
+    caveat: str = ""
 
 
 def parse_mfscli(text: str) -> ClusterView:
@@ -441,10 +509,15 @@ def parse_findmnt(text: str) -> tuple[str, str, str]:
 _REPAIR_LINE = re.compile(r"^\s+chunks (?P<what>not changed|erased|repaired)\s*:\s+(?P<n>\d+)\s*$")
 
 
-def parse_filerepair(text: str, paths: Sequence[str]) -> dict[str, dict[str, int] | PathError]:
-    """``mfsfilerepair PATH...``: chunks not changed / erased / repaired per path."""
+def parse_filerepair(text: str, paths: Sequence[str],
+                     errors: str | None = None) -> dict[str, dict[str, int] | PathError]:
+    """``mfsfilerepair PATH...``: chunks not changed / erased / repaired per path.
+
+    ``errors``: stderr, where MooseFS 4 reports a path it failed on.
+    """
     parsed: dict[str, dict[str, int] | PathError] = {}
-    walked = _walk(text, paths, "mfsfilerepair", lambda line: bool(_REPAIR_LINE.match(line)))
+    walked = _walk(text, paths, "mfsfilerepair", lambda line: bool(_REPAIR_LINE.match(line)),
+                   errors)
     for path, (lines, error) in walked.items():
         if lines is None:
             parsed[path] = PathError(error or "")
@@ -456,3 +529,198 @@ def parse_filerepair(text: str, paths: Sequence[str]) -> dict[str, dict[str, int
             counts[match.group("what")] += int(match.group("n"))
         parsed[path] = counts
     return parsed
+
+
+# --- MooseFS 4 (4.59.2: mfsclient/tools_diagtools.c) ------------------------------------
+# mfscheckfile: "2 full copies (redundancy level: 1):   N", "1 full copy ; 3 EC4 parts
+# (redundancy level: 0):   N", "no copies and EC parts :   N"; at column 0, errors on stderr.
+_PARTS = r"\d+ (?:full cop(?:y|ies)|EC[48] parts?)"
+_LEVEL_LINE = re.compile(
+    rf"^(?P<what>{_PARTS}(?: ; {_PARTS})*) \(redundancy level: (?P<level>\d+)\):"
+    r"\s+(?P<count>\d+)\s*$"
+)
+_FULL = re.compile(r"^(?P<n>\d+) full cop(?:y|ies)$")
+_NO_COPIES = re.compile(r"^no copies and EC parts :\s+(?P<count>\d+)\s*$")
+# Status 0 and 1 are printed without a count or a newline (4.59.2), the next header glued on.
+_GLUED = re.compile(r"(?P<what>empty \(zero\) chunks|chunks not found):(?: +(?P<count>\d+))?\n?")
+_CHUNK4 = re.compile(
+    r"^\tchunk (?P<index>\d+): (?:(?P<hex>[0-9A-F]{16})_(?P<hexver>[0-9A-F]{8})"
+    r" / \(id:(?P<id>\d+) ver:(?P<ver>\d+)\) ; mtime:\d+ \([^)]*\)|(?P<empty>empty))$"
+)
+_COPY4 = re.compile(
+    r"^\t\t(?:copy \d+|EC part (?P<part>[A-Z]{2}\d+)): (?P<server>\S+) ; "
+    r"status:(?P<status>[A-Z ,?]+?)(?: ; .*)?$"
+)
+NOTE_UNRECOVERABLE = "missing data copies / data parts - unrecoverable"
+NOTE_READ_AS_ZEROS = ("chunk marked as readable after repair - reading this chunk will "
+                      "receive zeros")
+_NOTES4 = (NOTE_UNRECOVERABLE, NOTE_READ_AS_ZEROS, "data parts missing - recoverable",
+           "full copies have different checksums !!!", "no chunks - empty file",
+           "couldn't add this chunk to signature !!!")
+
+
+def _checkfile4_line(line: str) -> bool:
+    return bool(_LEVEL_LINE.match(line) or _NO_COPIES.match(line))
+
+
+def _add_level_line(result: CheckFile, line: str) -> None:
+    levels = result.levels if result.levels is not None else {}
+    if match := _LEVEL_LINE.match(line):
+        count = int(match.group("count"))
+        level = int(match.group("level"))
+        levels[level] = levels.get(level, 0) + count
+        parts = match.group("what").split(" ; ")
+        if len(parts) == 1 and (full := _FULL.match(parts[0])):
+            copies = int(full.group("n"))
+            result.copies[copies] = result.copies.get(copies, 0) + count
+    elif match := _NO_COPIES.match(line):
+        result.lost += int(match.group("count"))
+    elif match := _GLUED.fullmatch(line):
+        # no count printed: at least one such chunk
+        count = int(match.group("count") or 1)
+        if match.group("what") == "chunks not found":
+            result.lost += count  # the file names a chunk the master does not know
+        else:
+            result.empty_chunks += count
+    result.levels = levels
+    result.copies[0] = result.lost
+    if not result.lost:
+        del result.copies[0]
+
+
+def parse_checkfile4(text: str, paths: Sequence[str],
+                     errors: str = "") -> dict[str, CheckFile | PathError]:
+    """Parse MooseFS 4 ``mfscheckfile PATH...``: chunks per redundancy level, and lost ones.
+
+    A path the tool failed on has no block; its message comes from ``errors`` (stderr).
+    """
+    parsed: dict[str, CheckFile | PathError] = {}
+    walked = _walk(text, paths, "mfscheckfile", _checkfile4_line, errors, _GLUED)
+    for path, (lines, error) in walked.items():
+        if lines is None:
+            parsed[path] = PathError(error or "")
+            continue
+        result = CheckFile(levels={})
+        for line in lines:
+            _add_level_line(result, line)
+        parsed[path] = result
+    return parsed
+
+
+def _fileinfo4_line(line: str) -> bool:
+    return bool(_CHUNK4.match(line) or _COPY4.match(line)) or (
+        line.startswith("\t") and line.strip() in _NOTES4)
+
+
+def parse_fileinfo4(text: str, paths: Sequence[str],
+                    errors: str = "") -> dict[str, list[Chunk] | PathError]:
+    """Parse MooseFS 4 ``mfsfileinfo PATH...``: chunks, copies/EC parts and their notes."""
+    parsed: dict[str, list[Chunk] | PathError] = {}
+    for path, (lines, error) in _walk(text, paths, "mfsfileinfo", _fileinfo4_line,
+                                      errors).items():
+        if lines is None:
+            parsed[path] = PathError(error or "")
+            continue
+        chunks: list[Chunk] = []
+        for line in lines:
+            if match := _CHUNK4.match(line):
+                chunk = Chunk(int(match.group("index")))
+                if not match.group("empty"):
+                    chunk.chunk_id, chunk.version = int(match.group("id")), int(match.group("ver"))
+                chunks.append(chunk)
+            elif match := _COPY4.match(line):
+                if not chunks:
+                    raise ParseError(f"mfsfileinfo: copy line before any chunk: {line.strip()!r}")
+                status = " ".join(match.group("status").replace(" ,", ",").split())
+                chunks[-1].copies.append(Copy(match.group("server"), status,
+                                              match.group("part") or ""))
+            elif chunks and line.strip() != "no chunks - empty file":
+                chunks[-1].notes.append(line.strip())
+        parsed[path] = chunks
+    return parsed
+
+
+def parse_getsclass(text: str, paths: Sequence[str],
+                    errors: str = "") -> dict[str, int | str | PathError]:
+    """Parse MooseFS 4 ``mfsgetsclass PATH...``: ``PATH: CLASS`` per path (errors on stderr)."""
+    parsed: dict[str, int | str | PathError] = {}
+    for path, (_, value) in _walk(text, paths, "mfsgetsclass", lambda line: False,
+                                  errors).items():
+        if isinstance(value, _Absent) or not (value or "").strip():
+            parsed[path] = PathError(value or "no storage class printed")
+        else:
+            parsed[path] = (value or "").strip()
+    return parsed
+
+
+_SCLASS_SUMMARY = re.compile(r"^\s*(?P<kind>files|directories) with storage class : "
+                             r"(?P<name>.*) :\s*$")
+_SCLASS_COUNT = re.compile(r"^\s*count :\s+(?P<count>\d+)\s*$")
+
+
+def parse_getsclass_recursive(text: str) -> dict[int | str, int]:
+    """Parse MooseFS 4 ``mfsgetsclass -r DIR`` (header removed): files per storage class."""
+    classes: dict[int | str, int] = {}
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if match := _SCLASS_SUMMARY.match(line):
+            current = match.group("name") if match.group("kind") == "files" else None
+        elif (match := _SCLASS_COUNT.match(line)) and number > 1:
+            if current is not None:
+                classes[current] = classes.get(current, 0) + int(match.group("count"))
+        else:
+            raise ParseError(f"mfsgetsclass -r output line {number}: unexpected {line.strip()!r}")
+    return classes
+
+
+def class_level(sclass: int | str | None) -> int | None:
+    """The redundancy level a storage class asks for, from MooseFS 4's naming of its
+    predefined classes (``2CP``: 2 copies, level 1; ``EC4+1``: 1 parity part, level 1).
+    None for any other name: its definition is not read from here."""
+    if not isinstance(sclass, str):
+        return None
+    if match := re.fullmatch(r"(\d+)CP", sclass):
+        return max(int(match.group(1)) - 1, 0)
+    if match := re.fullmatch(r"EC[48]\+(\d+)", sclass):
+        return int(match.group(1))
+    return None
+
+
+_CHUNK_CLASSES = ("missing", "endangered", "undergoal", "stable", "overgoal",
+                  "pending_deletion", "ready_to_remove")
+
+
+def parse_mfscli_json(text: str) -> ClusterView:
+    """Parse MooseFS 4 ``mfscli -j -SIC -SMF -SCS`` (one JSON document for the three).
+
+    The chunk matrix counts "equivalent copies" (redundancy level + 1; 0 is missing):
+    it is turned into redundancy levels, as the plain output and mfscheckfile show them.
+    """
+    try:
+        doc = json.loads(text)
+        dataset = doc["dataset"]
+        chunks = dataset["info"]["chunks"]
+        summary = chunks["summary"]["allchunks"]
+        view = ClusterView(classes={name: int(summary[name]) for name in _CHUNK_CLASSES})
+        if chunks.get("progress_status"):  # e.g. right after the master started
+            view.caveat = str(chunks.get("progress_str", "counters may not be valid"))
+        for row in chunks["allchunks"]:
+            target, current = int(row["target"]) - 1, int(row["current"]) - 1
+            # target 0 (level -1): chunks of no file any more, pending deletion
+            key = f"{'none' if target < 0 else target}/{'missing' if current < 0 else current}"
+            view.levels[key] = view.levels.get(key, 0) + int(row["chunks"])
+        for server in dataset["chunkservers"]:
+            address = f"{server['ip']}:{server['port']}"
+            (view.servers if server["connected"] else view.disconnected).append(address)
+        for row in dataset["info"]["missing"]:
+            paths = row["paths"] if isinstance(row["paths"], list) else [row["paths"]]
+            view.missing_files.extend(
+                {"path": path, "inode": str(row["inode"]), "index": str(row["index"]),
+                 "chunk": str(row["chunkid"]), "type": str(row["type_txt"])} for path in paths)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ParseError(f"mfscli -j: unexpected JSON ({type(exc).__name__}: {exc})") from None
+    if doc.get("errors"):
+        raise ParseError(f"mfscli -j: the master answered with errors: {doc['errors']}")
+    return view

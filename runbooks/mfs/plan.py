@@ -16,6 +16,12 @@ Hence the guards: refuse while any chunkserver is disconnected; refuse any
 erase unless explicitly allowed, and then copy the readable chunks aside
 first (a copy, not a snapshot: a snapshot shares the chunks being erased).
 
+MooseFS 4 (verified on 4.59.2) keeps such a chunk instead: ``mfsfilerepair``
+marks it read-as-zeros (its version gets a flag, the tool counts it
+"repaired"), writes to it fail, and a valid copy that comes back is read
+again; only ``mfsfilerepair -d`` deletes it ("erased"), and mfs.repair never
+passes -d. The same guards hold: until a copy comes back the data is gone.
+
 LizardFS's ``fileinfo`` lists valid copies only, so a chunk it shows with no
 copy may still have an older version somewhere: erase or promote cannot be
 told apart beforehand. Its ``filerepair -c`` (correct-only) promotes such a
@@ -46,24 +52,41 @@ REFUSED_EXIT = 2
 class ChunkAction:
     index: int
     chunk_id: str
-    action: str  # "unchanged", "promote", "erase"
+    action: str  # "unchanged", "promote", "erase", "zero" (MooseFS 4: marked read-as-zeros)
     detail: str
 
     def line(self) -> str:
-        verb = {"unchanged": "not changed", "promote": "REPAIRED", "erase": "ERASED"}[self.action]
+        verb = {"unchanged": "not changed", "promote": "REPAIRED", "erase": "ERASED",
+                "zero": "READ-AS-ZEROS"}[self.action]
         return f"chunk {self.index} ({self.chunk_id or 'empty'}): {verb} - {self.detail}"
 
 
-def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True) -> list[ChunkAction]:
+# What MooseFS 4.59.2 did in the lab (tests/data/moosefs4/FORMATS.md): with every server
+# connected the chunk read as zeros at once; while servers were stopped (in maintenance) a
+# read blocked ~5 min and failed with ENXIO; once a copy came back it read the data again.
+ZEROS = ("no copy at all: mfsfilerepair (MooseFS 4, without -d) would mark the chunk "
+         "read-as-zeros: it stays in the file, writes to it fail, reads return zeros (ENXIO "
+         "while chunkservers are in maintenance) until a valid copy comes back, and then the "
+         "data again (-d, never run here, would delete it for good)")
+
+
+def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True,
+                  read_as_zeros: bool = False) -> list[ChunkAction]:
     """Predict mfsfilerepair's verdict per chunk from ``mfsfileinfo`` data.
 
     ``lists_stale_copies`` is False for LizardFS, whose fileinfo hides WRONG
     VERSION copies: a chunk without a listed copy is then planned as the worst
     case (erase), and the detail says that an older version would be promoted.
+    ``read_as_zeros``: MooseFS 4, where a chunk with nothing to promote is
+    marked read-as-zeros ("zero") instead of deleted, and EC parts count.
     """
     actions = []
     for chunk in chunks:
         if chunk.empty:
+            continue
+        if read_as_zeros and not chunk.valid_copies and _readable_parts(chunk):
+            actions.append(ChunkAction(chunk.index, chunk.hex_id, "unchanged",
+                                       f"{chunk.valid_parts} valid EC parts"))
             continue
         valid = chunk.valid_copies
         wrong = [c for c in chunk.copies if c.wrong_version]
@@ -77,6 +100,11 @@ def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True) -> list[
                 chunk.index, chunk.hex_id, "promote",
                 f"no valid copy; an older version on {servers} would become current "
                 "(writes after it are lost)"))
+        elif read_as_zeros:
+            invalid_note = f"only INVALID copies ({len(invalid)})" if invalid else ""
+            actions.append(ChunkAction(chunk.index, chunk.hex_id, "zero",
+                                       ZEROS.replace("no copy at all", invalid_note)
+                                       if invalid_note else ZEROS))
         elif not lists_stale_copies:
             actions.append(ChunkAction(
                 chunk.index, chunk.hex_id, "erase",
@@ -91,6 +119,11 @@ def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True) -> list[
     return actions
 
 
+def _readable_parts(chunk: Chunk) -> bool:
+    """MooseFS 4: enough valid EC parts to read the chunk (the tool says when not)."""
+    return bool(chunk.valid_parts) and not chunk.unrecoverable
+
+
 @dataclass
 class FilePlan:
     path: str
@@ -99,7 +132,8 @@ class FilePlan:
 
     @property
     def erases(self) -> list[ChunkAction]:
-        return [a for a in self.actions if a.action == "erase"]
+        """The chunks whose data repair would give up (erase, or read-as-zeros)."""
+        return [a for a in self.actions if a.action in ("erase", "zero")]
 
     @property
     def changes(self) -> bool:
@@ -146,7 +180,7 @@ def copy_commands(path: str, dest: str, size: int, actions: list[ChunkAction]) -
     lost chunks are not read: they become holes (zeros) in the copy, which is
     what the file itself will contain after the erase.
     """
-    lost = {a.index for a in actions if a.action == "erase"}
+    lost = {a.index for a in actions if a.action in ("erase", "zero")}
     chunks = (size + CHUNK_SIZE - 1) // CHUNK_SIZE
     commands = [["truncate", "-s", str(size), dest]]
     for index in range(chunks):
@@ -165,10 +199,10 @@ def describe(commands: list[list[str]]) -> str:
 
 
 def file_plans(infos: dict[str, list[Chunk] | parse.PathError],
-               lists_stale_copies: bool = True) -> list[FilePlan]:
+               lists_stale_copies: bool = True, read_as_zeros: bool = False) -> list[FilePlan]:
     """Each file's chunk actions, or the error that kept it from being inspected."""
     return [FilePlan(name, error=info.message) if isinstance(info, parse.PathError)
-            else FilePlan(name, chunk_actions(info, lists_stale_copies))
+            else FilePlan(name, chunk_actions(info, lists_stale_copies, read_as_zeros))
             for name, info in infos.items()]
 
 
@@ -192,6 +226,11 @@ def refused(reasons: list[str]) -> str:
 
 def preview(tools: Dialect, todo: list[FilePlan], allow_erase: bool) -> str:
     """What a dry run says: the command(s) --apply would run, in order."""
+    if tools.levels:
+        return (f"dry run: nothing changed; add --apply to run {' '.join(tools.filerepair)} "
+                "without -d (MooseFS 4: a chunk with no copy is marked read-as-zeros and "
+                "kept, so a copy that comes back is read again; -d, which deletes it for "
+                "good, is never run)\n")
     if tools.repair_correct_only is None:
         return f"dry run: nothing changed; add --apply to run {' '.join(tools.filerepair)}\n"
     safe = " ".join(tools.repair_correct_only)
@@ -238,20 +277,23 @@ Lines = Callable[[], list[str]]
 
 def repair_step(argv: tuple[str, ...], files: Callable[[], list[FilePlan]], calls: int,
                 no_undo: str, answered: dict[str, dict[str, int]],
-                then: Lines | None = None) -> Step:
+                then: Lines | None = None, levels: bool = False) -> Step:
     """One repair command over ``files()`` (asked when the step runs), in batches.
 
     Each file it answered for is journalled with its counts and kept in ``answered``
-    for the steps after it; ``then`` adds lines once it is done.
+    for the steps after it; ``then`` adds lines once it is done. ``levels``: MooseFS 4
+    (errors on stderr; a chunk marked read-as-zeros is counted as repaired).
     """
     name = " ".join(argv)
     how = f" ({name})" if argv[-1] == "-c" else ""
+    if levels:
+        how = " (MooseFS 4 counts a chunk marked read-as-zeros as repaired)"
 
     async def run(target: Target) -> Outcome:
         outcome = Outcome()
         paths = [p.path for p in files()]
         results = await collect.run_batched(target, argv, paths, parse.parse_filerepair,
-                                            calls) if paths else {}
+                                            calls, errors=levels) if paths else {}
         for path in paths:
             result = results[path]
             if isinstance(result, parse.PathError):
@@ -281,7 +323,8 @@ def repair_plan(target: Target, tools: Dialect, todo: list[FilePlan], allow_eras
         if file.path in copies:
             plan.add(copy_step(file, *copies[file.path]))
     if tools.repair_correct_only is None:
-        plan.add(repair_step(tools.filerepair, lambda: todo, calls, no_undo, {}))
+        plan.add(repair_step(tools.filerepair, lambda: todo, calls, no_undo, {},
+                             levels=tools.levels))
         return plan
     corrected: dict[str, dict[str, int]] = {}
 
