@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -115,6 +116,23 @@ def _decode(data: bytes | str | None) -> str:
     return data
 
 
+def _kill_session(pid: int) -> None:
+    """SIGKILL to a command started in a session of its own, and to all it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes] | None:
+    """The command's output, or None when it did not finish within ``timeout`` (then ended)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_session(proc.pid)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # a child that left the session
+            proc.communicate(timeout=5)
+        return None
+
+
 class LocalTarget(Target):
     """This host. Commands run directly (no shell)."""
 
@@ -126,28 +144,28 @@ class LocalTarget(Target):
     async def run(self, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
         timeout = timeout or self.command_timeout
         start = time.monotonic()
+        # Started here, not with asyncio's subprocess API: a cancel that lands while
+        # asyncio is still setting a process up leaves it waiting forever for that
+        # process (CPython 3.11). A session of its own lets a time-out or a cancel
+        # end the command's children too, which would otherwise keep its pipes open.
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
+            proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    start_new_session=True)
         except FileNotFoundError:
             raise TargetError(f"{self.name}: command not found: {argv[0]}") from None
         except PermissionError:
             raise TargetError(f"{self.name}: not allowed to run {argv[0]}") from None
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+            output = await asyncio.to_thread(_communicate, proc, timeout)
+        except BaseException:  # cancelled (Ctrl-C, a sibling call failed): stop it all
+            _kill_session(proc.pid)
+            raise
+        if output is None:
             raise TargetError(
-                f"{self.name}: {shlex.join(argv)} gave no answer within {timeout:g}s"
-            ) from None
-        return CommandResult(
-            tuple(argv), proc.returncode or 0, _decode(out), _decode(err), time.monotonic() - start
-        )
+                f"{self.name}: {shlex.join(argv)} gave no answer within {timeout:g}s")
+        return CommandResult(tuple(argv), proc.returncode or 0, _decode(output[0]),
+                             _decode(output[1]), time.monotonic() - start)
 
     async def read_file(self, path: str) -> str:
         try:

@@ -4,6 +4,7 @@ import asyncio
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,51 @@ def test_local_command_timeout():
     with pytest.raises(TargetError, match=r"no answer within 0\.3s"):
         asyncio.run(LocalTarget().run(["sleep", "120"], timeout=0.3))
     assert time.monotonic() - start < 60
+
+
+def _alive(pid_file) -> bool:
+    import os
+
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text().split()
+    return stat[2] != "Z"
+
+
+def test_local_timeout_ends_a_command_whose_children_hold_its_output(tmp_path):
+    # A grandchild that keeps stdout open must neither hold the time-out up nor outlive it.
+    pid_file = tmp_path / "grandchild.pid"
+    script = f"sleep 120 & echo $! > {pid_file}; wait"
+    start = time.monotonic()
+    with pytest.raises(TargetError, match=r"no answer within 0\.5s"):
+        asyncio.run(LocalTarget().run(["sh", "-c", script], timeout=0.5))
+    assert time.monotonic() - start < 60
+    assert not _alive(pid_file)
+
+
+def test_a_cancelled_command_leaves_nothing_running(tmp_path):
+    # A sibling call fails, gather gives up, asyncio.run cancels the rest: the long
+    # command must be stopped, not left running (nor waited for).
+    pid_file = tmp_path / "long.pid"
+
+    async def both() -> None:
+        long = LocalTarget().run(["sh", "-c", f"echo $$ > {pid_file}; exec sleep 120"],
+                                 timeout=300)
+        failing = LocalTarget().run(["no-such-tool-xyz"])
+        await asyncio.gather(long, asyncio.sleep(0.5), failing)
+
+    start = time.monotonic()
+    with pytest.raises(TargetError, match="command not found"):
+        asyncio.run(both())
+    assert time.monotonic() - start < 60
+    for _ in range(100):  # the kill is sent on cancel; the kernel may take a moment
+        if not _alive(pid_file):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid_file)
 
 
 def test_local_unreadable_file_names_path_and_cause(tmp_path):
