@@ -34,3 +34,9 @@ def run_bp(*args: str, env: Mapping[str, str] | None = None, timeout: float = 12
     """``bp ARGS...``: the console script that ``pip install`` puts next to the interpreter."""
     assert BP.is_file(), f"the bp console script is not installed next to {sys.executable}"
     return _run([str(BP), *args], env, timeout, input, cwd)
+
+
+def plan_steps(plan) -> list[tuple[str, list[str], list[str] | None]]:
+    """A change plan as (description, argv, undo argv or None) per step, to compare exactly."""
+    return [(s.description, list(s.argv), None if s.undo is None else list(s.undo))
+            for s in plan.steps]

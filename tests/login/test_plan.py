@@ -2,7 +2,6 @@
 test that stands in for /etc/update-motd.d (the module's paths point there for the test;
 the commands are real and really run)."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -18,22 +17,7 @@ from runbooks.core.errors import RunbookError
 from runbooks.core.targets import LocalTarget
 from runbooks.login import plan as login_plan
 from runbooks.login.parse import parse_motd_timings
-from runbooks.mounts.parse import parse_mounts, with_effective
-from tests.helpers import DATA
-
-NAS = with_effective(parse_mounts((DATA / "proc-mounts-nas-lab.txt").read_text()),
-                     (DATA / "effective-nas-lab.txt").read_text())
-HOSTILE_MP = "/srv/it's a \"nas\" $(touch /tmp/pwned);\tx\\y"
-
-
-def steps(plan):
-    return [(s.description, list(s.argv), None if s.undo is None else list(s.undo))
-            for s in plan.steps]
-
-
-def remount(mp, option):
-    return ["mount", "-o", f"remount,{option}", mp]
-
+from tests.helpers import plan_steps
 
 # --- login.trim-motd and login.restore-motd ------------------------------------------
 
@@ -85,7 +69,7 @@ def test_trim_plan_records_modes_once_and_undoes_each_step_exactly(motd):
     slow, slow2 = "50-it's \"slow\" $(touch pwned)", "-n 60 `id`"
     plan = asyncio.run(login_plan.plan_trim(LocalTarget(), scripts, 0.1))
     manifest_lines = ["755\t00-header", f"755\t{slow}", f"750\t{slow2}", "644\t91-disabled"]
-    assert steps(plan) == [
+    assert plan_steps(plan) == [
         (f"create {manifest_dir} for the manifest",
          ["mkdir", "-p", str(manifest_dir)], ["rmdir", str(manifest_dir)]),
         (f"record the modes of 4 update-motd.d scripts in {manifest}",
@@ -104,7 +88,7 @@ def test_trim_plan_records_modes_once_and_undoes_each_step_exactly(motd):
     assert Path(manifest).read_text() == "".join(line + "\n" for line in manifest_lines)
     assert "recorded as change 1; undo with: invoke changes.undo 1 --apply" in out
     (entry,) = read_journal()
-    assert [s["undo"] for s in entry["steps"]] == [s[2] for s in steps(plan)]
+    assert [s["undo"] for s in entry["steps"]] == [s[2] for s in plan_steps(plan)]
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["lib", "state", "update-motd.d"]
 
     # a second trim keeps the first manifest: it holds the modes from before any trim
@@ -120,7 +104,7 @@ def test_restore_gives_back_each_changed_mode_and_removes_the_manifest(motd):
     slow, slow2 = "50-it's \"slow\" $(touch pwned)", "-n 60 `id`"
 
     plan = asyncio.run(login_plan.plan_restore(LocalTarget()))
-    assert steps(plan) == [
+    assert plan_steps(plan) == [
         (f"give {slow} back its mode 755",
          ["chmod", "755", f"{motd_dir}/{slow}"], ["chmod", "644", f"{motd_dir}/{slow}"]),
         (f"give {slow2} back its mode 750",

@@ -16,16 +16,12 @@ from runbooks.core.errors import RunbookError
 from runbooks.core.targets import LocalTarget
 from runbooks.mounts.parse import MountEntry, parse_mounts, with_effective
 from runbooks.mounts.plan import find_mount, plan_fix
-from tests.helpers import DATA
+from tests.helpers import DATA, plan_steps
 
 NAS = with_effective(parse_mounts((DATA / "proc-mounts-nas-lab.txt").read_text()),
                      (DATA / "effective-nas-lab.txt").read_text())
 HOSTILE_MP = "/srv/it's a \"nas\" $(touch /tmp/pwned);\tx\\y"
 
-
-def steps(plan):
-    return [(s.description, list(s.argv), None if s.undo is None else list(s.undo))
-            for s in plan.steps]
 
 
 def remount(mp, option):
@@ -37,7 +33,7 @@ def remount(mp, option):
 
 def test_nas_mount_gets_two_live_remounts_and_the_data_mode_stays_manual():
     plan = plan_fix(find_mount(NAS, "/srv/nas"), LocalTarget(), read=None)
-    assert steps(plan) == [
+    assert plan_steps(plan) == [
         ("turn write barriers back on for /srv/nas (was nobarrier)",
          remount("/srv/nas", "barrier=1"), remount("/srv/nas", "barrier=0")),
         # errors=continue is the kernel's default here: only the effective list shows it
@@ -62,7 +58,7 @@ def test_commit_and_block_validity_are_undone_to_their_old_values():
     entry = MountEntry("/dev/sdb1", "/data", "ext4",
                        ("rw", "barrier=0", "noblock_validity", "commit=600"))
     plan = plan_fix(entry, LocalTarget(), read=None, max_commit=60)
-    assert steps(plan) == [
+    assert plan_steps(plan) == [
         ("turn write barriers back on for /data (was barrier=0)",
          remount("/data", "barrier=1"), remount("/data", "barrier=0")),
         ("check allocations against metadata on /data (was noblock_validity)",
@@ -97,7 +93,7 @@ def test_hostile_mount_point_is_one_argument_and_printed_quoted():
     (entry,) = parse_mounts((DATA / "proc-mounts-hostile.txt").read_text())
     assert entry.mount_point == HOSTILE_MP  # octal escapes decoded: space, tab, backslash
     plan = plan_fix(entry, LocalTarget("nas1"), read=None)
-    assert steps(plan) == [(f"turn write barriers back on for {HOSTILE_MP} (was nobarrier)",
+    assert plan_steps(plan) == [(f"turn write barriers back on for {HOSTILE_MP} (was nobarrier)",
                             remount(HOSTILE_MP, "barrier=1"), remount(HOSTILE_MP, "barrier=0"))]
     out = io.StringIO()
     print_plan(plan, out)
