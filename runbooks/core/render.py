@@ -159,6 +159,11 @@ def _perf_name(name: str) -> str:
     return f"'{name}'" if any(c in name for c in " ='") else name
 
 
+def one_line(text: str) -> str:
+    """``text`` safe for a line-based monitoring protocol: line breaks shown, not made."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def render_nagios(report: Report, out: TextIO) -> None:
     worst = report.worst
     problems = sorted(report.problems, key=lambda f: (-f.severity, f.target, f.subject))
@@ -183,10 +188,10 @@ def render_nagios(report: Report, out: TextIO) -> None:
     perf = " ".join(f"{_perf_name(k)}={v:g}" for k, v in report.metrics.items())
     label = report.name.split(".")[0].upper()
     line = f"{label} {worst.nagios} - {text}"
-    out.write(line.replace("|", "/") + (f" | {perf}" if perf else "") + "\n")
+    out.write(one_line(line).replace("|", "/") + (f" | {perf}" if perf else "") + "\n")
     for f in problems:  # long output: one line per finding, with its page
         where = " ".join(p for p in (f.target, f.subject) if p)
-        out.write(f"[{f.severity.name}] {where}: {f.message}".replace("|", "/"))
+        out.write(one_line(f"[{f.severity.name}] {where}: {f.message}").replace("|", "/"))
         out.write(f" ({f.url})\n" if f.url else "\n")
 
 
@@ -207,8 +212,9 @@ def render_checkmk(report: Report, out: TextIO) -> None:
         text = "; ".join(
             (f"{f.subject}: " if f.subject != subject else "") + f.message
             for f in (bad or findings)
-        ).replace("\n", " ")
-        service = f"{report.title} {subject}".strip().replace('"', "'")
+        )
+        text = one_line(text)
+        service = one_line(f"{report.title} {subject}".strip().replace('"', "'"))
         out.write(f'{worst.exit_code} "{service}" {counts} {worst.nagios} - {text}\n')
     if piggyback and current_target is not None:
         out.write("<<<<>>>>\n")

@@ -61,6 +61,24 @@ def test_nagios_never_lets_a_pipe_into_the_status_text():
     assert first.count("|") == 1 and first.endswith("| mounts=3")
 
 
+def test_a_newline_in_a_name_cannot_split_a_monitoring_line():
+    # A mount point or file name may hold line breaks; Nagios and check_mk read lines.
+    rep = report(Severity.CRIT, Severity.WARN)
+    rep.findings[0] = Finding("c", Severity.CRIT, "nas", "/srv/a\nMOUNTS OK - fake",
+                              "bad\r\nthing")
+    _, nagios = rendered(rep, "nagios")
+    assert nagios.splitlines() == [
+        "MOUNTS CRITICAL - /srv/a\\nMOUNTS OK - fake: bad\\r\\nthing; /b: problem 1 | mounts=3",
+        "[CRIT] nas /srv/a\\nMOUNTS OK - fake: bad\\r\\nthing",
+        "[WARN] nas /b: problem 1 (http://127.0.0.1:8000/runbooks/x.html#y)",
+    ]
+    _, checkmk = rendered(rep, "checkmk")
+    assert checkmk.splitlines() == [
+        '2 "Mount options /srv/a\\nMOUNTS OK - fake" crit=1|warn=0 CRITICAL - bad\\r\\nthing',
+        '1 "Mount options /b" crit=0|warn=1 WARNING - problem 1',
+    ]
+
+
 def test_json_has_every_finding_and_the_status(monkeypatch):
     monkeypatch.setenv("BP_DOCS_URL", "https://kb.example.org/")
     code, text = rendered(report(Severity.CRIT, Severity.OK), "json")

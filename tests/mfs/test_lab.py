@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from runbooks.core.render import one_line
 from runbooks.lab import faults
 from tests.helpers import run_task
 
@@ -109,7 +110,9 @@ def test_three_of_four_chunkservers_stopped(mfs):
                           for f in doc["findings"])
         assert [s for _, s, _ in problems] == sorted(missing) + sorted(
             set(HOSTILE_PATHS) - set(missing))
-        status = "; ".join(f"{subject}: {message}" for _, subject, message in problems[:5])
+        # (a line break in a name is shown as \n: the status line stays one line)
+        status = one_line("; ".join(f"{subject}: {message}"
+                                    for _, subject, message in problems[:5]))
         assert nagios.stdout.startswith(
             f"MFS CRITICAL - {status}; and {len(HOSTILE) - 5} more | "), nagios.stdout
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from runbooks.core.render import one_line
 from runbooks.lab import faults
 from runbooks.mfs import parse
 from tests.helpers import run_task
@@ -152,7 +153,9 @@ def test_three_of_four_chunkservers_stopped(mfs):
         assert [s for _, s, _ in problems] == lost + sorted(set(HOSTILE_PATHS) - set(lost))
         assert all(m == "1 chunk at redundancy level 0 (storage class 2CP: redundancy level 1, "
                    "file has 1 chunk)" for r, _, m in problems if r == 1)
-        status = "; ".join(f"{subject}: {message}" for _, subject, message in problems[:5])
+        # (a line break in a name is shown as \n: the status line stays one line)
+        status = one_line("; ".join(f"{subject}: {message}"
+                                    for _, subject, message in problems[:5]))
         assert nagios.stdout.startswith(
             f"MFS CRITICAL - {status}; and {len(HOSTILE) - 5} more | "), nagios.stdout
 
