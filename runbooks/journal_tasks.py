@@ -62,7 +62,8 @@ def undo(c, change_id, apply=False, known_hosts=None, identity=None):
     plan = Plan(f"undo of change {wanted}", target)
     for step in reversed(entry["steps"]):
         if not step.get("undo"):
-            plan.manual.append(f"cannot undo automatically: {step['description']}")
+            why = f" ({step['no_undo']})" if step.get("no_undo") else ""
+            plan.manual.append(f"cannot undo automatically: {step['description']}{why}")
             continue
         plan.add(Step(f"undo: {step['description']}", step["undo"], step["argv"]))
 

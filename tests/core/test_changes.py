@@ -288,3 +288,12 @@ def test_a_step_that_fails_while_running_itself_stops_the_plan_after_journalling
     (entry,) = changes.read_journal()
     assert [s["description"] for s in entry["steps"]] == ["touch a file"]
     assert "recorded as change 1; undo with: invoke changes.undo 1 --apply" in out.getvalue()
+
+
+def test_undo_says_why_a_step_cannot_be_undone(state):
+    changes.record_change("demo", LocalTarget(), [
+        STEP, {"description": "repair f", "argv": ["repair", "f"], "undo": None,
+               "no_undo": "repair cannot be undone"}])
+    proc = run_task("changes.undo", "1", env={**os.environ, "BP_STATE_DIR": str(state)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "cannot undo automatically: repair f (repair cannot be undone)" in proc.stdout
