@@ -30,14 +30,21 @@ def fake_mount(bindir: Path, mount_point: Path, fstype: str, source: str) -> Non
     fake_tool(bindir, "findmnt", f"echo {shlex.quote(f'{mount_point} {fstype} {source}')}")
 
 
-@pytest.fixture
-def tree(tmp_path):
+def stand_in_tree(tmp_path: Path) -> tuple[Path, Path]:
+    """A one-file tree under a folder that findmnt calls a MooseFS mount, and a bin/ for
+    the stand-in tools."""
     root = tmp_path / "tree"
     root.mkdir()
     (root / "a").write_text("x")
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake_mount(bindir, tmp_path, "fuse", "mfs#mfsmaster:9421")
+    return root, bindir
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root, bindir = stand_in_tree(tmp_path)
     fake_tool(bindir, "mfsgetgoal", 'echo "$2:"; echo " files with goal 2 : 1"')
     fake_tool(bindir, "mfscheckfile",
               'for p; do echo "$p:"; echo " chunks with 2 copies:  1"; done')

@@ -6,17 +6,12 @@ import json
 
 import pytest
 
-from tests.mfs.test_tasks_local import fake_mount, fake_tool, run
+from tests.mfs.test_tasks_local import fake_tool, run, stand_in_tree
 
 
 @pytest.fixture
 def tree4(tmp_path):
-    root = tmp_path / "tree"
-    root.mkdir()
-    (root / "a").write_text("x")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    fake_mount(bindir, tmp_path, "fuse", "mfs#mfsmaster:9421")
+    root, bindir = stand_in_tree(tmp_path)
     fake_tool(bindir, "mfsmount", 'echo "MFS version: 4.59.2-1 ; build: 2106"')
     # MooseFS 4 still ships mfsgetgoal, which only says that it is deprecated
     fake_tool(bindir, "mfsgetgoal", 'echo "mfsgetgoal is deprecated, use mfsgetsclass instead"'
