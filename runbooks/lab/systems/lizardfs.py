@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import System
-from .moosefs import CHUNKSERVERS, Daemon, Flavour, cluster_faults, role, start_cluster
+from .moosefs import CHUNKSERVERS, Flavour, cluster_system
 
 NAME = "lizardfs"
 NODES = ("master", "metalogger", *CHUNKSERVERS, "client")
-MASTER = Daemon("mfsmaster", ("mfsmaster", "stop"), ("mfs-role", "master"))
-CHUNKSERVER = Daemon("mfschunkserver", ("mfschunkserver", "stop"), ("mfs-role", "chunkserver"))
 
 
 def registered_chunkservers(client: Any) -> int:
@@ -39,16 +36,5 @@ def registered_chunkservers(client: Any) -> int:
 LIZARDFS = Flavour(NAME, "lizardfs", "lfs", NODES, registered_chunkservers)
 
 
-def start(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
-    """A LizardFS cluster: master, metalogger, four chunkservers, one FUSE client."""
-    return start_cluster(LIZARDFS, cl, prefix)
-
-
-SYSTEM = System(
-    NAME,
-    "LizardFS 3.13 (from source): master, metalogger, chunkservers cs1-cs4, client at /mnt/mfs",
-    start,
-    node=LIZARDFS.container_name,
-    role=role,
-    faults=cluster_faults(MASTER, CHUNKSERVER, owner="lizardfs"),
-)
+SYSTEM = cluster_system(LIZARDFS, "LizardFS 3.13 (from source): master, metalogger, "
+                                  "chunkservers cs1-cs4, client at /mnt/mfs", owner="lizardfs")

@@ -122,11 +122,6 @@ def mfs_container(prefix: str, node: str) -> str:
     return MOOSEFS.container(prefix, node)
 
 
-def start(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
-    """A MooseFS 3.0 cluster: master, four chunkservers, one FUSE client, own network."""
-    return start_cluster(MOOSEFS, cl, prefix)
-
-
 def _hide_chunks(container: Any, chunkserver: Daemon, owner: str) -> None:
     stop_daemon(container, chunkserver)
     # owner is a constant of the system (mfs, lizardfs), never user input
@@ -162,11 +157,18 @@ def cluster_faults(master: Daemon, chunkserver: Daemon,
     }
 
 
-SYSTEM = System(
-    NAME,
-    "MooseFS 3.0.117: master, chunkservers cs1-cs4, FUSE client at /mnt/mfs",
-    start,
-    node=MOOSEFS.container_name,
-    role=role,
-    faults=cluster_faults(MASTER, CHUNKSERVER),
-)
+def cluster_system(flavour: Flavour, describe: str, owner: str = "mfs") -> System:
+    """The lab system of a MooseFS-like flavour: its start, node names, roles and faults.
+
+    ``owner`` is the user the chunkserver runs as (it owns the chunk folder).
+    """
+    def start_flavour(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
+        return start_cluster(flavour, cl, prefix)
+
+    start_flavour.__doc__ = f"Start the {flavour.name} lab: {describe}."
+    return System(flavour.name, describe, start_flavour, node=flavour.container_name,
+                  role=role, faults=cluster_faults(MASTER, CHUNKSERVER, owner))
+
+
+SYSTEM = cluster_system(MOOSEFS, "MooseFS 3.0.117: master, chunkservers cs1-cs4, "
+                                 "FUSE client at /mnt/mfs")

@@ -10,16 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import System
-from .moosefs import (
-    CHUNKSERVER,
-    CHUNKSERVERS,
-    MASTER,
-    Flavour,
-    cluster_faults,
-    role,
-    start_cluster,
-)
+from .moosefs import CHUNKSERVERS, Flavour, cluster_system
 
 NAME = "moosefs4"
 NODES = ("master", "metalogger", *CHUNKSERVERS, "client")
@@ -40,16 +31,5 @@ def registered_chunkservers(client: Any) -> int:
 MOOSEFS4 = Flavour(NAME, "moosefs4", "mfs4", NODES, registered_chunkservers)
 
 
-def start(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
-    """A MooseFS 4 cluster: master, metalogger, four chunkservers, one FUSE client."""
-    return start_cluster(MOOSEFS4, cl, prefix)
-
-
-SYSTEM = System(
-    NAME,
-    "MooseFS 4.59.2 (from source): master, metalogger, chunkservers cs1-cs4, client at /mnt/mfs",
-    start,
-    node=MOOSEFS4.container_name,
-    role=role,
-    faults=cluster_faults(MASTER, CHUNKSERVER),
-)
+SYSTEM = cluster_system(MOOSEFS4, "MooseFS 4.59.2 (from source): master, metalogger, "
+                                  "chunkservers cs1-cs4, client at /mnt/mfs")
