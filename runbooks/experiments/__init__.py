@@ -29,12 +29,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def run_experiment(name: str, out_dir: Path = DATA_DIR) -> Path:
-    """Run experiment ``name`` in a fresh lab of its own and write its journal; its path."""
+def run_experiment(name: str, out_dir: Path = DATA_DIR, lab: str | None = None) -> Path:
+    """Run experiment ``name`` in a fresh lab (its default or ``lab``); the journal's path."""
     from .runner import ExperimentError, run
 
     experiments = registry()
     if name not in experiments:
         raise ExperimentError(f"unknown experiment {name!r}: choose one of "
                               f"{', '.join(experiments)}")
-    return run(experiments[name], out_dir)
+    return run(experiments[name], out_dir, lab)

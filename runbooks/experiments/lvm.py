@@ -149,7 +149,8 @@ def _down(run: Run) -> None:
 
 SYSTEM = System(
     description="vm-lvm: qemu TCG, Debian 12 kernel, lvm2; VG lab on two 1 GiB virtio disks",
-    up=lambda prefix: labs.up("vm-lvm", prefix=prefix), down=_down, versions=versions)
+    up=lambda prefix: labs.up("vm-lvm", prefix=prefix), down=_down, versions=versions,
+    lab="vm-lvm")
 STEADY_STATE = (Probe("the VM answers and LVM runs",
                       lambda run: ssh(run, "pvs >/dev/null && echo ok").strip(), "ok"),)
 

@@ -362,7 +362,8 @@ def _down(run: Run) -> None:
 
 SYSTEM = System(
     description="moosefs: master, cs1-cs4, client; chunk storage 1 GiB tmpfs per chunkserver",
-    up=lambda prefix: labs.up("moosefs", prefix=prefix), down=_down, versions=versions)
+    up=lambda prefix: labs.up("moosefs", prefix=prefix), down=_down, versions=versions,
+    lab="moosefs")
 STEADY_STATE = (Probe("chunkservers registered with their space", registered, 4),
                 Probe("chunks missing (master)", lambda run: classes(run).get("missing", 0), 0))
 ROLLBACKS = (Rollback("heal every fault", heal_all),)

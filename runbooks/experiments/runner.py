@@ -52,6 +52,7 @@ class System:
     up: Callable[[str], dict[str, Any]]  # prefix -> facts
     down: Callable[[Run], None]
     versions: Callable[[Run], dict[str, str]]
+    lab: str = ""  # the lab system's name (moosefs, moosefs4, lizardfs, vm-lvm)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,15 @@ class Experiment:
     steady_state: tuple[Probe, ...]
     method: Callable[[Run], dict[str, Any]]
     rollbacks: tuple[Rollback, ...] = ()
+    variants: tuple[System, ...] = ()  # the same method on other labs (other versions)
+
+    def labs(self) -> dict[str, System]:
+        """Every lab this experiment runs on, its default (``system``) first."""
+        return {s.lab: s for s in (self.system, *self.variants)}
+
+    def journal_name(self, lab: str | None = None) -> str:
+        """``NAME`` on the default lab, ``NAME.LAB`` on another one."""
+        return self.name if lab in (None, self.system.lab) else f"{self.name}.{lab}"
 
 
 def log(message: str) -> None:
@@ -78,6 +88,7 @@ class Run:
     journal: Journal
     prefix: str
     facts: dict[str, Any] = field(default_factory=dict)
+    lab: str = ""  # the lab system this run brought up
 
     @contextlib.contextmanager
     def step(self, name: str, kind: str = "action",
@@ -154,33 +165,39 @@ def _rollbacks(run: Run, experiment: Experiment) -> None:
             step.output = rollback.fn(run)
 
 
-def run(experiment: Experiment, out_dir: Path) -> Path:
-    """Run ``experiment`` in a fresh lab of its system and write its journal.
+def run(experiment: Experiment, out_dir: Path, lab: str | None = None) -> Path:
+    """Run ``experiment`` in a fresh lab (its default one, or ``lab``) and write its journal.
 
+    The journal goes to ``OUT_DIR/NAME.json`` (default lab) or ``NAME.LAB.json``.
     ExperimentError (after the journal is written) unless the run completed.
     """
-    journal = Journal(experiment.name, experiment.title, experiment.system.description)
+    systems = experiment.labs()
+    if lab is not None and lab not in systems:
+        raise ExperimentError(f"experiment {experiment.name} does not run on {lab!r}: "
+                              f"choose one of {', '.join(systems)}")
+    system = systems[lab] if lab is not None else experiment.system
+    name = experiment.journal_name(lab)
+    journal = Journal(experiment.name, experiment.title, system.description)
     began = time.monotonic()
-    one = Run(journal, prefix=f"bp-exp-{experiment.name}")
+    one = Run(journal, prefix=f"bp-exp-{name.replace('.', '-')}", lab=system.lab)
     try:
         with one.step("lab up", "probe", into=journal.before) as step:
-            one.facts.update(experiment.system.up(one.prefix))
+            one.facts.update(system.up(one.prefix))
             step.output = {"seconds": one.facts.get("seconds")}
         with contextlib.suppress(Exception):
-            journal.versions = experiment.system.versions(one)
+            journal.versions = system.versions(one)
         _experiment(one, experiment)
     finally:
         try:
             _rollbacks(one, experiment)
         finally:
             try:
-                experiment.system.down(one)
+                system.down(one)
             except Exception as exc:  # the journal is still written; the lab may be left over
-                log(f"{experiment.name}: could not take the lab down: {exc}")
+                log(f"{name}: could not take the lab down: {exc}")
             journal.finished = utc()
             journal.duration = round(time.monotonic() - began, 1)
-            path = journal.write(out_dir / f"{experiment.name}.json")
+            path = journal.write(out_dir / f"{name}.json")
     if journal.status != "completed":
-        raise ExperimentError(f"experiment {experiment.name} {journal.status} "
-                              f"(journal in {path})")
+        raise ExperimentError(f"experiment {name} {journal.status} (journal in {path})")
     return path

@@ -138,14 +138,17 @@ def status(c):
 @runbook_task(
     label="LAB",
     help={"name": "servers-lost | restore-goal | first-packet-drop | repair-zero-copy "
-          "(MooseFS) | thin-pool-full | raid1-leg-lost | thin-metadata-full (vm-lvm) | all."},
+          "(MooseFS) | thin-pool-full | raid1-leg-lost | thin-metadata-full (vm-lvm) | all.",
+          "lab": "The lab (version) to run on: moosefs (default for the MooseFS experiments), "
+                 "moosefs4, lizardfs, or all of the experiment's labs."},
 )
-def experiment(c, name):
+def experiment(c, name, lab=""):
     """Run an experiment in its own lab (MooseFS or the LVM VM) and write its results as data.
 
     Steady state, fault injection, observation and rollback are journaled;
     the result (with date, software versions and lab configuration) goes to
-    docs/data/experiments/NAME.json, from which the tolerance pages are built.
+    docs/data/experiments/NAME.json (NAME.LAB.json on a lab other than the
+    experiment's default), from which the tolerance pages are built.
     """
     from ..experiments import EXPERIMENTS, run_experiment
     from .engine import LabError
@@ -154,7 +157,14 @@ def experiment(c, name):
         raise LabError(
             f"unknown experiment {name!r}: choose one of {', '.join(EXPERIMENTS)} or all")
     for one in (list(EXPERIMENTS) if name == "all" else [name]):
-        print(f"{one}: results in {run_experiment(one)}")
+        known = EXPERIMENTS[one].labs()
+        if lab and lab != "all" and lab not in known:
+            if name == "all":
+                continue
+            raise LabError(f"experiment {one} does not run on {lab!r}: choose one of "
+                           f"{', '.join(known)} or all")
+        for where in (list(known) if lab == "all" else [lab or None]):
+            print(f"{one}: results in {run_experiment(one, lab=where)}")
 
 
 ns = collection("lab", setup, up, down, status, fault, heal, experiment)
