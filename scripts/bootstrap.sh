@@ -43,4 +43,13 @@ if [ "${1:-}" = test ]; then
     need_debian_package chromium chromium "the browser test"
     # tests/project/test_shellcheck.py lints every shell script under runbooks/.
     need_debian_package shellcheck shellcheck "the shell script test"
+    # tests/core/test_inventory_ansible.py reads inventories with Ansible's own
+    # ansible-inventory and compares: ansible-core from PyPI, in a venv of its own.
+    if [ ! -x .venv-ansible/bin/ansible-inventory ]; then
+        echo "bootstrap: installing ansible-core into .venv-ansible" >&2
+        python3 -m venv .venv-ansible
+        .venv-ansible/bin/python -m pip install -q --disable-pip-version-check \
+            "ansible-core>=2.17,<2.18" \
+            2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+    fi
 fi

@@ -143,3 +143,36 @@ def test_an_empty_limit_without_an_inventory_is_not_this_host():
     proc = _invoke("login.cost", "--limit", "")
     assert proc.returncode == 3
     assert proc.stderr == "error: --limit needs --hosts @INVENTORY\n"
+
+
+@pytest.mark.parametrize(("name", "hosts"), [
+    ("web[01:03].lan", ["web01.lan", "web02.lan", "web03.lan"]),
+    ("cs[1:9:4]", ["cs1", "cs5", "cs9"]),
+    ("db-[a:c]", ["db-a", "db-b", "db-c"]),
+    ("r[1:2]n[a:b]", ["r1na", "r1nb", "r2na", "r2nb"]),
+    ("edge[:1]", ["edge0", "edge1"]),
+    ("plain", ["plain"]),
+])
+def test_host_ranges_expand(name, hosts):
+    from runbooks.core.inventory import expand_range
+
+    assert expand_range(name) == hosts
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("web[01:3]", "a zero-padded begin needs an end of the same length"),
+    ("web[1]", "must be begin:end or begin:end:step"),
+    ("web[1:]", "has no end"),
+    ("web[c:a]", "must have begin <= end"),
+    ("web[1:4:0]", "has a bad step"),
+    ("web[a:9]", "neither numeric nor one letter"),
+])
+def test_bad_host_ranges_name_the_file_and_line(name, message):
+    with pytest.raises(UsageError, match=rf"^inv\.ini:2: host range .*{message}"):
+        parse_ini(f"[web]\n{name}\n", "inv.ini")
+
+
+def test_ipv6_hosts_and_ports_are_not_ranges():
+    inv = parse_ini("[v6]\n[2001:db8::1]:2222\nfe80::1\nhost.lan:2200\n", "inv.ini")
+    assert select_hosts(inv) == ["2001:db8::1=[2001:db8::1]:2222", "fe80::1=[fe80::1]",
+                                 "host.lan=host.lan:2200"]
