@@ -9,6 +9,7 @@ severity, whatever the format, so monitoring and humans see the same verdict.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -125,6 +126,7 @@ class Report:
     # the problems: the table format shows them first; the machine formats leave them out
     # (JSON has the findings' data, Nagios and check_mk have their own line formats).
     details: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)  # for the check's duration
 
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)

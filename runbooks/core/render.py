@@ -6,6 +6,8 @@
 - ``nagios``: one status line with perfdata, then long output (plugin API).
 - ``checkmk``: local-check lines, one service per subject; several targets
   become piggyback sections so each host gets its own services.
+- ``prometheus``: text exposition for node_exporter's textfile collector
+  (runbooks/core/prometheus.py).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import TextIO
 from .errors import UsageError
 from .findings import Finding, Report, Severity
 
-FORMATS = ("table", "json", "nagios", "checkmk")
+FORMATS = ("table", "json", "nagios", "checkmk", "prometheus")
 FORMAT_HELP = (
-    "Output: table (default), json, nagios (status line + perfdata) or checkmk "
-    "(local-check lines). The exit status is the worst severity: 0 OK, 1 WARN, "
-    "2 CRIT, 3 UNKNOWN."
+    "Output: table (default), json, nagios (status line + perfdata), checkmk "
+    "(local-check lines) or prometheus (text exposition for node_exporter's textfile "
+    "collector). The exit status is the worst severity: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN."
 )
 
 _STYLE = {
@@ -48,8 +50,15 @@ def render(report: Report, fmt: str, out: TextIO | None = None) -> int:
         "json": render_json,
         "nagios": render_nagios,
         "checkmk": render_checkmk,
+        "prometheus": _render_prometheus,
     }[check_format(fmt)](report, out)
     return report.worst.exit_code
+
+
+def _render_prometheus(report: Report, out: TextIO) -> None:
+    from .prometheus import render_prometheus  # lazy: only this format needs it
+
+    render_prometheus(report, out)
 
 
 def _plural(n: int, noun: str) -> str:
