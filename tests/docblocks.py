@@ -98,4 +98,6 @@ def how_executed(fence: Fence, page_lab: str | list[str] | None) -> str | None:
         return f"sybil in lab {lab}" if lab else None
     if fence.lang in ("python", "py", "python3") and "notest" not in fence.info:
         return "pytest-markdown-docs"
+    if fence.lang == "mermaid":
+        return "drawn in the browser test (tests/site/test_browser.py)"
     return None

@@ -138,3 +138,29 @@ def test_dark_mode_toggle_and_copy_buttons(browser, served_site):
     assert {before, after} == {"default", "slate"}
     assert page.locator("button[data-md-type=copy]").count() > 0  # code copy buttons
     page.close()
+
+
+def _diagram_pages(built_site: Path) -> list[Path]:
+    return sorted(p for p in built_site.rglob("*.html") if 'class="mermaid"' in p.read_text())
+
+
+def test_every_diagram_is_drawn_from_the_site_itself(browser, served_site, built_site):
+    pages = _diagram_pages(built_site)
+    assert pages, "no page of the built site has a diagram"
+    for built in pages:
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda request, seen=requests: seen.append(request.url))
+        written = built.read_text().count('<pre class="mermaid"')
+        page.goto(f"{served_site}/{built.relative_to(built_site).as_posix()}")
+        # Material replaces each <pre class="mermaid"> with a drawn <div class="mermaid">
+        # once Mermaid has rendered it; a diagram with an error stays a <pre>.
+        page.wait_for_function(
+            "n => document.querySelectorAll('div.mermaid').length === n", arg=written,
+            timeout=30000)
+        heights = page.eval_on_selector_all("div.mermaid", "ds => ds.map(d => d.offsetHeight)")
+        assert page.locator("pre.mermaid").count() == 0, built.name
+        assert all(h > 50 for h in heights), (built.name, heights)
+        foreign = [u for u in requests if not u.startswith((served_site + "/", "data:", "blob:"))]
+        assert foreign == [], f"{built.name}: requests beyond the site's origin: {foreign}"
+        page.close()
