@@ -18,9 +18,9 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "docs" / "data" / "experiments"
 
 def registry() -> dict[str, Any]:
     """Every experiment by name: the MooseFS ones, then the LVM ones."""
-    from . import lvm, moosefs
+    from . import lvm, master, moosefs
 
-    return {**moosefs.EXPERIMENTS, **lvm.EXPERIMENTS}
+    return {**moosefs.EXPERIMENTS, **master.EXPERIMENTS, **lvm.EXPERIMENTS}
 
 
 def __getattr__(name: str) -> Any:

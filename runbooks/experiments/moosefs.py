@@ -1,5 +1,8 @@
-"""The MooseFS experiments, each in a ``moosefs`` lab of its own (master, cs1-cs4, client).
+"""The MooseFS experiments, each in a lab of its own (master, cs1-cs4, client, ...).
 
+Each runs on the ``moosefs`` lab (Debian's MooseFS 3.0, the default) and, as
+variants, on ``moosefs4`` (MooseFS 4) and ``lizardfs`` (LizardFS 3.13): one
+method, driven through the lab's :class:`labs.MfsTools` (``tools(run)``).
 Steady state: all four chunkservers registered with their space, and no chunk
 missing. Rollback: heal every fault still injected. Results are reported as
 measured, including when they contradict a story.
@@ -7,6 +10,7 @@ measured, including when they contradict a story.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import platform
 import time
@@ -24,8 +28,22 @@ def _docker() -> Any:
     return labs.client()
 
 
+def tools(run: Run) -> labs.MfsTools:
+    """How this run's lab (moosefs, moosefs4 or lizardfs) is driven."""
+    return labs.MFS_TOOLS[run.lab or "moosefs"]
+
+
 def node(run: Run, role: str) -> Any:
-    return _docker().containers.get(labs.mfs_container(run.prefix, role))
+    return _docker().containers.get(tools(run).container(run.prefix, role))
+
+
+def run_tool(run: Run, argv: tuple[str, ...] | list[str], *paths: str) -> tuple[str, str]:
+    """A client tool over ``paths``: (stdout, stderr), whatever its exit status.
+
+    The tools exit 1 when any path failed but still report the others.
+    """
+    out, err = node(run, "client").exec_run([*argv, *paths], demux=True).output
+    return (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
 
 
 def sh(run: Run, script: str, *args: str, timeout: int = 600) -> str:
@@ -39,24 +57,56 @@ def sh(run: Run, script: str, *args: str, timeout: int = 600) -> str:
     return text
 
 
-def classes(run: Run) -> dict[str, int]:
-    from ..mfs.parse import parse_mfscli
+def classes(run: Run, attempts: int = 3) -> dict[str, int]:
+    """The master's chunk classes (missing, endangered, undergoal, ...).
 
-    return parse_mfscli(sh(run, "mfscli -H master -n -p -SIC")).classes
+    Asked up to ``attempts`` times: lizardfs-admin now and then gets no answer from a
+    busy master (measured while it re-replicated after a lost chunkserver).
+    """
+    for attempt in range(attempts):
+        out, err = run_tool(run, tools(run).classes_command)
+        if out.strip():
+            return tools(run).parse_classes(out)
+        time.sleep(0.5 * (attempt + 1))
+    raise labs.LabError(f"{' '.join(tools(run).classes_command)}: no answer "
+                        f"{err.strip()[:200]}")
 
 
-def checkfile(run: Run, paths: list[str]) -> dict[str, Any]:
-    from ..mfs.parse import parse_checkfile
+def checkfile(run: Run, paths: list[str], attempts: int = 3) -> dict[str, Any]:
+    """Valid copies per chunk of every path (the lab's checkfile tool).
 
-    _, out = node(run, "client").exec_run(["sh", "-c", "mfscheckfile \"$@\"; exit 0", "sh",
-                                           *paths])
-    return parse_checkfile(out.decode("utf-8", "replace"), paths)
+    Asked again when the output does not parse: once, while a chunkserver was
+    stopped, ``lizardfs checkfile``'s output reached us without its first bytes.
+    """
+    from ..core.errors import ParseError
+
+    for _ in range(attempts - 1):
+        with contextlib.suppress(ParseError):
+            return tools(run).parse_checkfile(*_checkfile_output(run, paths))
+        time.sleep(0.5)
+    return tools(run).parse_checkfile(*_checkfile_output(run, paths))
+
+
+def _checkfile_output(run: Run, paths: list[str]) -> tuple[str, list[str], str]:
+    out, err = run_tool(run, tools(run).checkfile, *paths)
+    return out, paths, err
+
+
+def fileinfo(run: Run, paths: list[str]) -> dict[str, Any]:
+    """Every chunk of every path with its copies (the lab's fileinfo tool)."""
+    out, err = run_tool(run, tools(run).fileinfo, *paths)
+    return tools(run).parse_fileinfo(out, paths, err)
+
+
+def set_goal(run: Run, directory: str, goal: int) -> None:
+    """Make ``directory`` and set its goal (MooseFS 4: storage class NCP)."""
+    sh(run, load(__package__, "set-goal.sh"), tools(run).lab, directory, str(goal))
 
 
 def relab(run: Run) -> None:
     """Replace this run's lab with a fresh one (same names)."""
     with run.step("fresh lab") as step:
-        run.facts.update(labs.up("moosefs", prefix=run.prefix))
+        run.facts.update(labs.up(tools(run).lab, prefix=run.prefix))
         step.output = {"seconds": run.facts.get("seconds")}
 
 
@@ -73,25 +123,25 @@ def heal_all(run: Run) -> list[str]:
 def registered(run: Run, wait: float = 60) -> int:
     """Chunkservers registered with their space, waiting up to ``wait`` s for all four."""
     deadline = time.monotonic() + wait
-    while (count := labs.registered_chunkservers(node(run, "client"))) < len(MFS_ROLES) \
+    while (count := tools(run).registered(node(run, "client"))) < len(MFS_ROLES) \
             and time.monotonic() < deadline:
         time.sleep(0.5)
     return count
 
 
 def versions(run: Run) -> dict[str, str]:
-    client = node(run, "client")
-    _, pkg = client.exec_run(["dpkg-query", "-W", "-f", "${Version}", "moosefs-master"])
-    _, kernel = client.exec_run(["uname", "-r"])
-    return {"moosefs": pkg.decode().strip(), "kernel": kernel.decode().strip(),
+    """The system's version (keyed by the lab's name), the kernel's, Docker's, Python's."""
+    _, kernel = node(run, "client").exec_run(["uname", "-r"])
+    return {tools(run).lab: tools(run).version(node(run, "master")),
+            "kernel": kernel.decode().strip(),
             "docker": _docker().version().get("Version", "?"),
             "python": platform.python_version()}
 
 
 def write_files(run: Run, directory: str, count: int, size: int, goal: int) -> dict[str, str]:
     """Create ``count`` random files of ``size`` bytes at ``goal``; returns path -> sha256."""
-    out = sh(run, load(__package__, "write-files.sh"), directory, str(count), str(size),
-             str(goal))
+    set_goal(run, directory, goal)
+    out = sh(run, load(__package__, "write-files.sh"), directory, str(count), str(size))
     sums = {}
     for line in out.splitlines():
         digest, name = line.split()
@@ -164,7 +214,10 @@ def _watch_restore(run: Run, paths: list[str], start: float, limit: float) -> di
     while time.monotonic() - start < limit:
         elapsed = round(time.monotonic() - start, 1)
         files_view = below_goal(run, paths, 2)
-        master = classes(run)
+        try:
+            master: dict[str, Any] = classes(run)
+        except labs.LabError:  # the master did not answer: a gap in its series
+            master = {"endangered": None, "undergoal": None}
         series.append({"s": elapsed, "chunks_below_goal": files_view,
                        "master_endangered": master.get("endangered", 0),
                        "master_undergoal": master.get("undergoal", 0)})
@@ -174,10 +227,12 @@ def _watch_restore(run: Run, paths: list[str], start: float, limit: float) -> di
             break
         time.sleep(0.5)
     peak = max(row["chunks_below_goal"] for row in series)
-    master_peak = max(row["master_endangered"] + row["master_undergoal"] for row in series)
+    master_peak = max((row["master_endangered"] + row["master_undergoal"] for row in series
+                       if row["master_endangered"] is not None), default=None)
     return {"restored": restored_at is not None, "seconds": restored_at,
             "ever_below_goal": peak > 0, "observed_for_s": round(time.monotonic() - start, 1),
             "chunks_below_goal_peak": peak, "master_reported_peak": master_peak,
+            "master_unanswered": sum(1 for row in series if row["master_endangered"] is None),
             "series": series[:: max(1, len(series) // 40)]}
 
 
@@ -201,9 +256,16 @@ def restore_goal(run: Run) -> dict[str, Any]:
                            "master_peak": outcomes[kind]["master_reported_peak"]}
         run.action("heal every fault", heal_all, run)
     return {"chunks": 300, "goal": 2, "outcomes": outcomes,
-            "master_config": {"CHUNKS_LOOP_MIN_TIME": "300 (default)",
-                              "REPLICATIONS_DELAY_INIT": "0 (lab)",
-                              "CS_TEMP_MAINTENANCE_MODE_TIMEOUT": "1800 (default)"}}
+            "master_config": master_settings(run)}
+
+
+def master_settings(run: Run) -> dict[str, str]:
+    """The settings that decide when the master replicates, as ``VALUE (lab|default)``."""
+    config, sample = tools(run).master_config
+    out = labs.exec_checked(node(run, "master"), ["sh", "-c", load(__package__,
+                            "master-settings.sh"), "settings", config, sample,
+                            *tools(run).settings], "master settings")
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 
 # --- (c) first-packet drop on one node during writes ----------------------------------------
@@ -216,6 +278,7 @@ def _dropped(run: Run) -> int:
 
 def _timed_writes(run: Run, directory: str, count: int) -> tuple[dict[str, str], list[float]]:
     """Write files one by one (each closed and synced); returns sums and per-file seconds."""
+    set_goal(run, directory, 3)
     out = sh(run, load(__package__, "timed-writes.sh"), directory, str(count), timeout=900)
     times, sums = [], {}
     for line in out.splitlines():
@@ -234,12 +297,42 @@ def _phase(run: Run, directory: str) -> dict[str, Any]:
     dropped = (_dropped(run) - before) if dropping else 0
     checks = checkfile(run, list(sums))
     good = intact(run, sums, list(sums), 600)
-    wrong = sh(run, "mfsfileinfo \"$1\"/* | grep -c 'WRONG VERSION' || true", directory)
-    return {"files": len(sums), "seconds_total": round(sum(times), 2),
+    chunks = [c for info in fileinfo(run, list(sums)).values() if isinstance(info, list)
+              for c in info if c.chunk_id is not None]
+    listed = sum(1 for c in chunks for copy in c.copies if copy.status == "WRONG VERSION")
+    by_server: dict[str, int] = {}
+    roles = _roles(run)
+    for copy in (copy for c in chunks for copy in c.copies if copy.status in ("", "VALID")):
+        role = _role_of(run, copy.server, roles)
+        by_server[role] = by_server.get(role, 0) + 1
+    return {**on_disk(run, chunks), "valid_copies_listed_by_server": dict(sorted(
+            by_server.items())), "wrong_version_copies":
+            listed if tools(run).lists_stale_copies else None,
+            "files": len(sums), "seconds_total": round(sum(times), 2),
             "seconds_per_file_max": max(times), "files_slower_than_0_5s":
             sum(1 for t in times if t > 0.5), "packets_dropped": dropped,
-            "chunks_by_valid_copies": copies_histogram(checks),
-            "wrong_version_copies": int(wrong.strip() or 0), "files_read_intact": good}
+            "chunks_by_valid_copies": copies_histogram(checks), "files_read_intact": good}
+
+
+def on_disk(run: Run, chunks: list[Any]) -> dict[str, Any]:
+    """Copies of ``chunks`` in the chunkservers' chunk folders: at the master's version
+    (in all and per server), and stale (another version: what fileinfo calls WRONG
+    VERSION, if it lists them)."""
+    wanted = {c.chunk_id: c.version for c in chunks}
+    by_server: dict[str, int] = {}
+    stale = 0
+    script = load(__package__, "chunk-files.sh")
+    for role in MFS_ROLES:
+        listing = labs.exec_checked(node(run, role), ["sh", "-c", script, "chunks",
+                                                      "/mfsdata/chunks"], f"chunks of {role}")
+        by_server[role] = 0
+        for line in listing.splitlines():
+            chunk_id, version = (int(x, 16) for x in line.split())
+            if chunk_id in wanted:
+                by_server[role] += wanted[chunk_id] == version
+                stale += wanted[chunk_id] != version
+    return {"copies_on_disk": sum(by_server.values()), "copies_on_disk_by_server": by_server,
+            "stale_copies_on_disk": stale}
 
 
 RESTARTS = 5  # registration times vary a lot from one restart to the next
@@ -259,7 +352,7 @@ def _restart_cs4(run: Run) -> float:
     start = time.monotonic()
     labs.exec_checked(cs4, ["mfs-role", "chunkserver"], "start cs4")
     for _ in range(240):
-        if labs.registered_chunkservers(node(run, "client")) == 4:
+        if tools(run).registered(node(run, "client")) == 4:
             break
         time.sleep(0.25)
     return round(time.monotonic() - start, 1)
@@ -298,79 +391,158 @@ def first_packet_drop(run: Run) -> dict[str, Any]:
             "master_classes_after": {k: master.get(k, 0) for k in
                                      ("missing", "endangered", "undergoal")},
             "any_chunk_with_0_copies": any(p["chunks_by_valid_copies"].get("0")
-                                           for p in phases.values())}
+                                           for p in phases.values()),
+            "any_stale_copy": any(p["stale_copies_on_disk"] or p["wrong_version_copies"]
+                                  for p in phases.values())}
 
 
 # --- (d) mfsfilerepair on a file with a lost chunk -------------------------------------------
 
 CHUNK = 64 * 1024 * 1024
+FILE = "/mnt/mfs/d/f"
+READ_TIMEOUT = 150  # MooseFS 4 may block a read of a chunk with no copy for minutes
 
 
 def _chunk_sum(run: Run, path: str, index: int) -> str:
-    return sh(run, "dd if=\"$1\" bs=\"$2\" skip=\"$3\" count=1 status=none | sha256sum", path,
-              str(CHUNK), str(index)).split()[0]
+    """sha256 of one chunk of ``path``, or ``read failed: ...`` (the read is part of what
+    is measured)."""
+    try:
+        return sh(run, "dd if=\"$1\" bs=\"$2\" skip=\"$3\" count=1 status=none | sha256sum",
+                  path, str(CHUNK), str(index), timeout=READ_TIMEOUT).split()[0]
+    except labs.LabError as exc:
+        return f"read failed: {str(exc).splitlines()[-1][-120:]}"
 
 
-def _nonzero_bytes(run: Run, path: str) -> int:
-    out = sh(run, "dd if=\"$1\" bs=\"$2\" count=1 status=none | tr -d '\\000' | wc -c", path,
-             str(CHUNK))
+def _nonzero_bytes(run: Run, path: str) -> int | str:
+    try:
+        # dd's own status counts: a failed read must not count as zero bytes
+        out = sh(run, "dd if=\"$1\" bs=\"$2\" count=1 status=none > /tmp/chunk0 || exit 1; "
+                 "tr -d '\\000' < /tmp/chunk0 | wc -c; rm -f /tmp/chunk0", path, str(CHUNK),
+                 timeout=READ_TIMEOUT)
+    except labs.LabError as exc:
+        return f"read failed: {str(exc).splitlines()[-1][-120:]}"
     return int(out.strip())
 
 
 def _fresh_mount(run: Run) -> dict[str, Any]:
-    """What a fresh mount shows: chunk sums, non-zero bytes of chunk 0, the size."""
-    sh(run, "mkdir -p /mnt/fresh && mfsmount -H master /mnt/fresh >/dev/null 2>&1")
-    return {"sums": [_chunk_sum(run, "/mnt/fresh/d/f", i) for i in range(2)],
-            "nonzero": _nonzero_bytes(run, "/mnt/fresh/d/f"),
-            "size": int(sh(run, "stat -c %s /mnt/fresh/d/f").strip())}
+    """What a new mount shows (nothing cached): chunk sums, non-zero bytes of chunk 0, size."""
+    sh(run, "umount /mnt/fresh 2>/dev/null; mkdir -p /mnt/fresh && \"$@\" /mnt/fresh "
+            ">/dev/null 2>&1", *tools(run).mount)
+    path = FILE.replace("/mnt/mfs", "/mnt/fresh")
+    return {"sums": [_chunk_sum(run, path, i) for i in range(2)],
+            "nonzero": _nonzero_bytes(run, path),
+            "size": int(sh(run, "stat -c %s \"$1\"", path).strip())}
+
+
+def _holder(run: Run, index: int) -> str:
+    """The chunkserver (cs1..cs4) that holds chunk ``index`` of FILE (goal 1: one copy)."""
+    (info,) = fileinfo(run, [FILE]).values()
+    (copy,) = info[index].copies
+    return _role_of(run, copy.server)
+
+
+def _roles(run: Run) -> dict[str, str]:
+    """Chunkserver addresses -> cs1..cs4."""
+    return {n["IPAddress"]: role for role in MFS_ROLES
+            for n in node(run, role).attrs["NetworkSettings"]["Networks"].values()
+            if n.get("IPAddress")}
+
+
+def _role_of(run: Run, server: str, roles: dict[str, str] | None = None) -> str:
+    """cs1..cs4 for a chunkserver's ``IP:PORT[:LABEL]`` as the tools print it."""
+    address = server.split(":")[0]
+    role = (roles if roles is not None else _roles(run)).get(address)
+    if role is None:
+        raise labs.LabError(f"no chunkserver has address {address}")
+    return role
+
+
+def _two_servers(run: Run) -> dict[str, str]:
+    """FILE in two chunks at goal 1, each on another server: chunk 0 is written, its
+    server stopped while chunk 1 is appended (so it goes elsewhere), then started again."""
+    set_goal(run, "/mnt/mfs/d", 1)
+    sh(run, "head -c \"$2\" /dev/urandom > \"$1\" && sync", FILE, str(CHUNK))
+    first = _holder(run, 0)
+    inject(run, first, "stop")
+    sh(run, "head -c 1048576 /dev/urandom >> \"$1\" && sync", FILE)
+    run.action(f"start {first} again", labs.heal, node(run, first))
+    registered(run)
+    return {"chunk 0": first, "chunk 1": _holder(run, 1)}
+
+
+def _repair(run: Run, argv: tuple[str, ...]) -> list[str]:
+    out, err = run_tool(run, argv, FILE)
+    return (out.strip().splitlines() + err.strip().splitlines())[1:]
 
 
 def repair_zero_copy(run: Run) -> dict[str, Any]:
-    """A 2-chunk file, chunk 0 only on cs1, chunk 1 only on cs2; cs1 loses its disk; repair."""
-    with run.step("file with chunk 0 on cs1 and chunk 1 on cs2") as step:
-        sh(run, load(__package__, "repair-setup.sh"))
-        before = [_chunk_sum(run, "/mnt/mfs/d/f", i) for i in range(2)]
-        step.output = {"fileinfo": sh(run, "mfsfileinfo /mnt/mfs/d/f")}
-    inject(run, "cs1", "lose-chunks")
+    """A 2-chunk file, each chunk on one server; chunk 0's server loses its disk; repair.
+
+    Where the lab has a correct-only repair (LizardFS ``filerepair -c``) it runs first.
+    """
+    with run.step("file with chunk 0 and chunk 1 on two servers") as step:
+        where = _two_servers(run)
+        before = [_chunk_sum(run, FILE, i) for i in range(2)]
+        step.output = {"servers": where, "fileinfo": sh(run, '"$@"', *tools(run).fileinfo,
+                                                          FILE)}
+    inject(run, where["chunk 0"], "lose-chunks")
     time.sleep(2)
-    check_before = run.probe("mfscheckfile", sh, run, "mfscheckfile /mnt/mfs/d/f")
-    repair_out = run.action("mfsfilerepair", sh, run, "mfsfilerepair /mnt/mfs/d/f")
+    check_before = run.probe("checkfile", run_tool, run, tools(run).checkfile, FILE)[0]
+    gentle = None
+    if tools(run).repair_correct_only:
+        gentle = run.action("filerepair, correct-only", _repair, run,
+                            tools(run).repair_correct_only)
+        gentle = {"output": gentle, "checkfile_after": run_tool(
+            run, tools(run).checkfile, FILE)[0].strip().splitlines()[1:]}
+    repair_out = run.action("filerepair", _repair, run, tools(run).filerepair)
     # The writing client may still serve chunk 0 from its cache; a fresh mount shows
     # what the filesystem now holds.
-    stale = run.probe("chunk 0 in the writer's cache", _nonzero_bytes, run, "/mnt/mfs/d/f")
+    stale = run.probe("chunk 0 in the writer's cache", _nonzero_bytes, run, FILE)
     fresh = run.probe("the file on a fresh mount", _fresh_mount, run)
     run.action("heal every fault", heal_all, run)
+    registered(run)
     time.sleep(3)
-    after_heal = run.probe("chunk 0 once the disk is back", _chunk_sum, run, "/mnt/fresh/d/f", 0)
+    healed = run.probe("chunk 0 once the disk is back (new mount)", _fresh_mount, run)
     sh(run, "umount /mnt/fresh")
-    return {"file_size": fresh["size"],
+    return {"file_size": fresh["size"], "servers": where,
             "checkfile_before": check_before.strip().splitlines()[1:],
-            "repair_output": repair_out.strip().splitlines()[1:],
+            "correct_only_repair": gentle,
+            "repair_output": repair_out,
             "chunk0_nonzero_bytes_after": fresh["nonzero"],
+            "chunk0_read_after": fresh["sums"][0] if "failed" in fresh["sums"][0] else "read",
             "chunk0_stale_bytes_in_writer_cache": stale,
             "chunk0_changed": before[0] != fresh["sums"][0],
             "chunk1_intact": before[1] == fresh["sums"][1],
-            "chunk0_back_after_disk_returns": after_heal == before[0],
+            "chunk0_back_after_disk_returns": healed["sums"][0] == before[0],
             "size_unchanged": fresh["size"] == CHUNK + 1048576}
 
 
 # --- the definitions --------------------------------------------------------------------------
 
 def _down(run: Run) -> None:
-    labs.remove_lab(_docker(), "moosefs", run.prefix)
+    labs.remove_lab(_docker(), tools(run).lab, run.prefix)
 
 
-SYSTEM = System(
-    description="moosefs: master, cs1-cs4, client; chunk storage 1 GiB tmpfs per chunkserver",
-    up=lambda prefix: labs.up("moosefs", prefix=prefix), down=_down, versions=versions,
-    lab="moosefs")
+def _system(lab: str, description: str) -> System:
+    return System(description=description, up=lambda prefix: labs.up(lab, prefix=prefix),
+                  down=_down, versions=versions, lab=lab)
+
+
+SYSTEM = _system("moosefs", "moosefs: master, cs1-cs4, client; chunk storage 1 GiB tmpfs "
+                            "per chunkserver")
+VARIANTS = (
+    _system("moosefs4", "moosefs4: MooseFS 4 from source; master, metalogger, cs1-cs4, "
+                        "client; chunk storage 1 GiB tmpfs per chunkserver"),
+    _system("lizardfs", "lizardfs: LizardFS 3.13 from source; master, metalogger, cs1-cs4, "
+                        "client; chunk storage 1 GiB tmpfs per chunkserver"),
+)
 STEADY_STATE = (Probe("chunkservers registered with their space", registered, 4),
                 Probe("chunks missing (master)", lambda run: classes(run).get("missing", 0), 0))
 ROLLBACKS = (Rollback("heal every fault", heal_all),)
 
 
 def _define(name: str, title: str, method: Any) -> Experiment:
-    return Experiment(name, title, SYSTEM, STEADY_STATE, method, ROLLBACKS)
+    return Experiment(name, title, SYSTEM, STEADY_STATE, method, ROLLBACKS, VARIANTS)
 
 
 EXPERIMENTS = {e.name: e for e in (
@@ -378,6 +550,6 @@ EXPERIMENTS = {e.name: e for e in (
     _define("restore-goal", "Time to restore goal after losing one chunkserver", restore_goal),
     _define("first-packet-drop", "One node dropping the first packet of every connection",
             first_packet_drop),
-    _define("repair-zero-copy", "What mfsfilerepair does to a chunk with no copy",
+    _define("repair-zero-copy", "What filerepair does to a chunk with no copy",
             repair_zero_copy),
 )}

@@ -55,18 +55,41 @@ def page_title(path: Path) -> str:
 
 
 def load_experiments(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """The default lab's journal of every experiment (``NAME.json``), by name."""
     experiments = {}
     for path in sorted(data_dir.glob("*.json")):
+        if "." in path.stem:  # NAME.LAB.json: a run on another lab, see experiments_by_lab
+            continue
         doc = json.loads(path.read_text())
         experiments[doc["experiment"]] = doc
     return experiments
 
 
+# The order of the columns on the tolerance sheets: the default lab first.
+LAB_ORDER = ("moosefs", "moosefs4", "lizardfs")
+
+
+def experiments_by_lab(data_dir: Path, default_lab: str = "moosefs") -> dict[str, dict[str, Any]]:
+    """Every journal by experiment, then lab: ``NAME.json`` is ``default_lab``'s run,
+    ``NAME.LAB.json`` the run on lab LAB. Each journal gets ``lab_name`` set."""
+    by_lab: dict[str, dict[str, Any]] = {}
+    for path in sorted(data_dir.glob("*.json")):
+        name, _, lab = path.stem.partition(".")
+        doc = json.loads(path.read_text())
+        doc["lab_name"] = lab or default_lab
+        by_lab.setdefault(name, {})[doc["lab_name"]] = doc
+    rank = {lab: i for i, lab in enumerate(LAB_ORDER)}
+    return {name: dict(sorted(labs.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0])))
+            for name, labs in by_lab.items()}
+
+
 def render_tolerances(docs_dir: Path) -> str:
-    experiments = load_experiments(docs_dir / "data" / "experiments")
+    """The MooseFS tolerance sheet: one column (or row group) per lab the journals name."""
+    data_dir = docs_dir / "data" / "experiments"
     template = _env().get_template("tolerances-moosefs.md.j2")
     note = GENERATED_NOTE.format(source="docs/data/experiments/*.json")
-    return template.render(exp=experiments, note=note)
+    return template.render(exp=load_experiments(data_dir), by_lab=experiments_by_lab(data_dir),
+                           note=note)
 
 
 def render_lvm_tolerances(docs_dir: Path) -> str:

@@ -99,15 +99,26 @@ def test_a_lab_that_does_not_come_up_aborts_with_a_journal(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("path", sorted(DATA_DIR.glob("*.json")), ids=lambda p: p.stem)
 def test_every_data_file_is_a_journal(path: Path) -> None:
+    """NAME.json is the run on the experiment's default lab, NAME.LAB.json one on LAB."""
+    from runbooks.experiments import EXPERIMENTS
+
     doc = json.loads(path.read_text())
     assert problems(doc) == []
-    assert doc["experiment"] == path.stem and doc["results"]
+    name, _, lab = path.stem.partition(".")
+    assert doc["experiment"] == name and doc["results"]
+    if lab:  # a variant's journal: a lab the experiment declares, its version recorded
+        experiment = EXPERIMENTS[name]
+        assert lab in experiment.labs() and lab != experiment.system.lab
+        assert experiment.journal_name(lab) == path.stem
+        assert doc["lab"] == experiment.labs()[lab].description
+        assert set(doc["versions"]) - {"kernel", "docker", "python"}  # the system's own
 
 
 def test_the_registry_declares_every_experiment_in_full() -> None:
     from runbooks.experiments import EXPERIMENTS
 
-    assert sorted(EXPERIMENTS) == sorted(p.stem for p in DATA_DIR.glob("*.json"))
+    assert sorted(EXPERIMENTS) == sorted({p.stem.partition(".")[0]
+                                          for p in DATA_DIR.glob("*.json")})
     for name, experiment in EXPERIMENTS.items():
         assert experiment.name == name and experiment.title and experiment.steady_state
         assert callable(experiment.method) and experiment.system.description

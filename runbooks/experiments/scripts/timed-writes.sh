@@ -1,8 +1,7 @@
 #!/bin/sh
-# Write $2 files of 100 kB into $1 (MooseFS goal 3), each closed and synced on its own:
-# a "t START END" line per file, then the sha256 sums of all of them.
+# Write $2 files of 100 kB into the existing directory $1, each closed and synced on its
+# own: a "t START END" line per file, then the sha256 sums of all of them.
 dir=$1; count=$2
-mkdir -p "$dir" && mfssetgoal -r 3 "$dir" >/dev/null || exit 1
 cd "$dir" || exit 1
 for i in $(seq 1 "$count"); do
     s=$(date +%s.%N)

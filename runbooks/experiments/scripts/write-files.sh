@@ -1,7 +1,6 @@
 #!/bin/sh
-# Write $2 random files of $3 bytes into $1 (MooseFS goal $4); print their sha256 sums.
-dir=$1; count=$2; size=$3; goal=$4
-mkdir -p "$dir" && mfssetgoal -r "$goal" "$dir" >/dev/null || exit 1
+# Write $2 random files of $3 bytes into the existing directory $1; print their sha256 sums.
+dir=$1; count=$2; size=$3
 cd "$dir" || exit 1
 for i in $(seq 1 "$count"); do
     head -c "$size" /dev/urandom > "f$i"
