@@ -5,8 +5,9 @@ console blocks run in page order (state carries from block to block, as it
 would for a reader following along), and each command's output must match the
 page after normalising volatile parts. A page may name several labs
 (``lab: [moosefs, moosefs4, lizardfs]``): a block runs in the first, or in the
-one a ``<!-- lab: NAME -->`` comment right before it names, and each lab is
-started once, when its first block runs. Results are recorded per lab.
+ones a ``<!-- lab: NAME[, NAME...] -->`` (or ``<!-- lab: all -->``) comment right
+before it names, one lab after the other, and each lab is started once, when its
+first block runs. Results are recorded per lab.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser
 
-from runbooks.site.fences import console_labs
+from runbooks.site.fences import console_runs
 from tests.docblocks import (
     HOST_MARK,
     NOT_EXECUTED,
@@ -36,22 +37,22 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS_DIR = REPO / "docs"
 
 
-def _block_lab(path: Path, line: int) -> str:
-    """The lab the console block at ``line`` of ``path`` runs in."""
-    lab = console_labs(path.read_text(encoding="utf-8")).get(line)
-    if not lab:
+def _block_labs(path: Path, line: int) -> list[str]:
+    """The labs the console block at ``line`` of ``path`` runs in."""
+    labs = console_runs(path.read_text(encoding="utf-8")).get(line) or [None]
+    if not all(labs):
         raise AssertionError(
             f"{path.name}: console block but no `lab:` front matter to run it in "
             "(or mark it <!-- not-executed: reason -->)"
         )
-    return lab
+    return [lab for lab in labs if lab]
 
 
-def _lab_for(example: Example) -> dict[str, Any]:
-    """The lab facts for this block, starting its topology on the first block that needs it."""
+def _lab_for(example: Example, topology: str) -> dict[str, Any]:
+    """The lab facts for this block in ``topology``, starting it on the first block that
+    needs it."""
     namespace = example.namespace
     path = Path(example.path)
-    topology = _block_lab(path, example.line)
     labs = namespace.setdefault(CONTAINER_KEY, {})
     if topology not in labs:
         options = front_matter(path).get("lab_options") or {}
@@ -67,7 +68,9 @@ VERSIONED_PACKAGES = ("moosefs-master", "moosefs-chunkserver", "moosefs-client",
                       "bacula-sd", "bacula-fd", "libssl3", "openssl", "rear", "parted",
                       "multipath-tools", "lvm2", "thin-provisioning-tools")
 PROVENANCE: dict[tuple[str, str], dict[str, Any]] = {}
-RESULTS: dict[tuple[str, str], dict[str, int]] = {}
+RESULTS: dict[tuple[str, str], dict[str, int]] = {}  # runs per (page, lab)
+BLOCKS: dict[str, dict[int, bool]] = {}  # page -> fence line -> passed (in every lab)
+OUTCOMES: dict[tuple[str, int], dict[str, bool]] = {}  # (page, line) -> lab -> passed
 
 
 def _page_key(path: Path) -> str:
@@ -76,7 +79,7 @@ def _page_key(path: Path) -> str:
 
 def _provenance(lab: Any, topology: str, facts: dict[str, Any]) -> dict[str, Any]:
     """Images and software versions of the lab a page ran against."""
-    containers = [c for c in lab.client.containers.list(all=True)
+    containers = [c for c in lab.client.containers.list(all=True, ignore_removed=True)
                   if c.name.startswith(facts["prefix"] + "-")]
     images = sorted({tag for c in containers for tag in c.image.tags[:1]})
     versions: dict[str, str] = {}
@@ -108,29 +111,40 @@ def pytest_runtest_logreport(report: Any) -> None:
     path, sep, rest = report.nodeid.partition("::")
     if not sep or not path.startswith("docs/") or not rest.startswith("line:"):
         return
+    if report.when != "call" and not report.failed:
+        return
     line = int(rest.removeprefix("line:").split(",")[0])
-    lab = console_labs((REPO / path).read_text(encoding="utf-8")).get(line) or "?"
-    counts = RESULTS.setdefault((path.removeprefix("docs/"), lab), {"passed": 0, "failed": 0})
-    if report.when == "call":
-        counts["passed" if report.passed else "failed"] += 1
-    elif report.failed:  # a setup error (no lab) fails the block too
-        counts["failed"] += 1
+    page = path.removeprefix("docs/")
+    labs = console_runs((REPO / path).read_text(encoding="utf-8")).get(line) or ["?"]
+    # the labs the block ran in, in order: a failure stops it in the lab that failed
+    outcomes = OUTCOMES.pop((page, line), {})
+    if report.when == "call" and report.passed:
+        outcomes = {lab or "?": True for lab in labs}
+    elif all(outcomes.values()):  # failed before a lab said so (setup, lab start)
+        outcomes[next((lab for lab in labs if lab not in outcomes), labs[0]) or "?"] = False
+    for lab, passed in outcomes.items():
+        counts = RESULTS.setdefault((page, lab), {"passed": 0, "failed": 0})
+        counts["passed" if passed else "failed"] += 1
+    BLOCKS.setdefault(page, {})[line] = report.passed and report.when == "call"
 
 
 def _page_entry(page: str, when: str) -> dict[str, Any] | None:
     """A page's record: one lab as before, several as one run per lab; None if partial."""
-    labs = console_labs((DOCS_DIR / page).read_text(encoding="utf-8"))
+    blocks = console_runs((DOCS_DIR / page).read_text(encoding="utf-8"))
     expected: dict[str, int] = {}
-    for lab in labs.values():
-        expected[lab or "?"] = expected.get(lab or "?", 0) + 1
+    for labs in blocks.values():
+        for lab in labs:
+            expected[lab or "?"] = expected.get(lab or "?", 0) + 1
     runs = {}
     for lab in expected:
         counts = RESULTS.get((page, lab), {"passed": 0, "failed": 0})
         runs[lab] = {**counts, **PROVENANCE.get((page, lab), {}),
                      "status": "failed" if counts["failed"] else "passed"}
-    passed = sum(r["passed"] for r in runs.values())
-    failed = sum(r["failed"] for r in runs.values())
-    if not failed and passed < sum(expected.values()):
+    # the page's totals count blocks (a block passes when it passed in each of its labs)
+    seen = BLOCKS.get(page, {})
+    passed = sum(1 for ok in seen.values() if ok)
+    failed = len(seen) - passed
+    if not failed and passed < len(blocks):
         return None  # a partial run (-k) proves nothing about the whole page
     if len(runs) == 1:
         return {"when": when, **next(iter(runs.values()))}
@@ -175,12 +189,25 @@ def _run(facts: dict[str, Any], container: Any, command: str) -> tuple[int, str]
 
 
 def evaluate_console(example: Example) -> str | None:
-    facts = _lab_for(example)
+    """Run the block in each of its labs, one after the other; the first failure ends it."""
+    page = _page_key(Path(example.path))
+    labs = _block_labs(Path(example.path), example.line)
+    outcomes = OUTCOMES.setdefault((page, example.line), {})
+    for topology in labs:
+        failure = _evaluate_in(example, topology, f"[{topology}] " if len(labs) > 1 else "")
+        outcomes[topology] = failure is None
+        if failure:
+            return failure
+    return None
+
+
+def _evaluate_in(example: Example, topology: str, label: str) -> str | None:
+    facts = _lab_for(example, topology)
     # Labs without a shell container (the fleet) run every command on the lab host.
     container = example.namespace["lab"].container(facts["shell"]) if "shell" in facts else None
     for cmd in parse_console(example.parsed):
         code, actual = _run(facts, container, cmd.command)
-        where = f"line {example.line + cmd.line}: $ {cmd.command}"
+        where = f"{label}line {example.line + cmd.line}: $ {cmd.command}"
         if code != 0:
             return (
                 f"{where}\nexited {code} (show an expected status with "

@@ -37,6 +37,8 @@ VOLATILE += (
     # Catalog times and ages (Bacula), and where a full volume happened to end.
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"), "<time>"),
     (re.compile(r"\b\d+(?:\.\d)?[mhd] ago\b"), "<age> ago"),
+    # MooseFS 4's mfsfileinfo prints each chunk's mtime as seconds since the epoch too.
+    (re.compile(r"\bmtime:\d+"), "mtime:<epoch>"),
     (re.compile(r'(End of Volume "[^"]+" at )\d+'), r"\1<pos>"),
     (re.compile(r"(Write of \d+ bytes got )\d+"), r"\1<n>"),
     # Thin pool metadata use moves with the filesystem's own allocation (ext4 lazy init).

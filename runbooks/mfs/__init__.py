@@ -1,8 +1,11 @@
 """mfs: MooseFS/LizardFS chunk safety - audit copies against goals, repair only when safe.
 
-Tasks: ``mfs.audit`` (read-only) and ``mfs.repair`` (dry run unless --apply).
-Pages: docs/runbooks/mfs-audit.md, docs/runbooks/mfs-repair.md.
-Layers: collect.py (batched tool calls), parse.py, judge.py, plan.py (repair).
+Tasks: ``mfs.audit`` (read-only), ``mfs.repair`` and ``mfs.master-restore`` (dry run
+unless --apply).
+Pages: docs/runbooks/mfs-audit.md, docs/runbooks/mfs-repair.md,
+docs/runbooks/mfs-master-restore.md.
+Layers: collect.py (batched tool calls), parse.py, judge.py, plan.py (repair and
+master-restore).
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def audit(
         report = _cluster_report(opts, dialect, _split_master(master), path)
     else:
         report = _tree_report(opts, dialect, path, int(calls))
-    finish(report, opts.format)
+    finish(report, opts.format, opts.textfile_dir)
 
 
 def _tree_report(opts: TargetOptions, dialect: str, path: str, calls: int) -> Report:
@@ -194,4 +197,64 @@ async def _repair(target: Target, path: str, apply: bool, allow_erase: bool,
         return 0
 
 
-ns = collection("mfs", audit, repair)
+@runbook_task(
+    help={
+        "data_dir": "The master's metadata folder (default: DATA_PATH of mfsmaster.cfg, "
+        "else /var/lib/mfs, LizardFS /var/lib/lizardfs).",
+        "master": "Where clients reach the cluster's master, host[:port] (default: mfsmaster, "
+        "else master; ports 9419-9421): if it answers, the restore is refused.",
+        "dialect": "auto (default: from mfsmaster -v), moosefs, moosefs4 or lizardfs.",
+    },
+    label="MFS",
+    targets="one",
+    name="master-restore",
+)
+def master_restore(c, apply=False, data_dir=None, master=None, dialect="auto", *,
+                   opts: TargetOptions):
+    """Rebuild a lost master's metadata on this host (e.g. a metalogger) and start it.
+
+    Lists the metadata files and changelogs a restore would use (the master's
+    and the metalogger's), the command (MooseFS: mfsmaster -a; LizardFS:
+    mfsmetarestore -a -d DIR, then mfsmaster start) and what it writes.
+    Refuses while a master answers on --master or an mfsmaster runs here, and
+    when there is nothing to restore from. --apply copies the folder's files
+    aside, restores, starts the master and waits until it answers; undo with
+    `invoke changes.undo ID --apply`. Exits 2 when it refuses.
+    """
+    import asyncio
+
+    from . import plan
+
+    where = _split_master(master)
+    masters = [where[0]] if where else list(plan.DEFAULT_MASTERS)
+    ports = (where[1],) if where and where[1] else plan.MASTER_PORTS
+    code = asyncio.run(_master_restore(opts.one_target(), data_dir, masters, ports,
+                                       bool(apply), dialect))
+    if code:
+        raise TaskExit(code)
+
+
+async def _master_restore(target: Target, folder: str | None, masters: list[str],
+                          ports: tuple[int, ...], apply: bool, dialect: str) -> int:
+    """Inspect, list, refuse or plan, and apply; the exit status."""
+    import datetime as dt
+
+    from ..core.changes import apply_plan
+    from . import collect, parse, plan
+
+    async with target:
+        seen = await collect.inspect_master(target, folder, masters, ports)
+        chosen = parse.master_dialect(seen, dialect)
+        where = folder or seen.dir
+        print(plan.restore_listing(seen, chosen, where), end="")
+        reasons = plan.restore_refusals(seen, chosen, where)
+        if reasons:
+            print(plan.restore_refused(reasons), end="")
+            return plan.REFUSED_EXIT
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        await apply_plan(plan.restore_plan(target, chosen, where, plan.backup_path(where, stamp)),
+                         apply)
+        return 0
+
+
+ns = collection("mfs", audit, repair, master_restore)

@@ -337,3 +337,15 @@ async def file_sizes(target: Target, paths: Sequence[str]) -> dict[str, int]:
     """The size in bytes of each of ``paths`` (one ``stat`` each)."""
     return {path: int((await run_checked(target, ["stat", "-c", "%s", "--", path])).strip())
             for path in paths}
+
+
+async def inspect_master(target: Target, folder: str | None, masters: Sequence[str],
+                         ports: Sequence[int]) -> parse.Inspection:
+    """mfs.master-restore: tools, configuration, live masters and metadata files on ``target``.
+
+    ``folder`` None: the master's DATA_PATH, or the version's default folder.
+    """
+    script = load(__package__, "master-restore.sh")
+    out = await run_checked(target, ["sh", "-c", script, "master-restore", "inspect",
+                                     folder or "", " ".join(map(str, ports)), *masters])
+    return parse.parse_inspect(out)

@@ -248,15 +248,20 @@ def judge_cluster(view: parse.ClusterView, target: str, master: str) -> list[Fin
     undergoal = view.classes.get("undergoal", 0)
     counts = {"missing": missing, "endangered": endangered, "undergoal": undergoal,
               "servers": len(view.servers), "disconnected": len(view.disconnected),
-              "files_named": len(view.missing_files)}
+              "files_named": len(view.missing_files),
+              "stale_files_named": len(view.stale_missing)}
     severity = (Severity.CRIT if missing or view.missing_files else
                 Severity.WARN if endangered or undergoal or view.disconnected
-                or view.undergoal_files else Severity.OK)
+                or view.undergoal_files or view.stale_missing else Severity.OK)
     message = (f"{_plural(missing, 'chunk')} missing, {endangered} endangered, "
                f"{undergoal} undergoal; {_plural(len(view.servers), 'chunkserver')} connected"
                + (f", {len(view.disconnected)} disconnected" if view.disconnected else "")
                + " (master's view, lags its loops)"
-               + (f"; mfscli: {view.caveat}" if view.caveat else ""))
+               + (f"; mfscli: {view.caveat}" if view.caveat else "")
+               + (f"; the master's defective-file list still names "
+                  f"{_plural(len(view.stale_missing), 'file')} unavailable, but no chunk is "
+                  "lost now: the list is older than the chunks' state; check those files "
+                  "with mfs.audit PATH" if view.stale_missing else ""))
     matrix = {"matrix": {f"{g}/{c}": n for (g, c), n in view.matrix.items()}}
     if view.levels:  # MooseFS 4: by redundancy level, target/current
         matrix = {"redundancy_levels": dict(view.levels)}

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..core.errors import ParseError
+from ..core.errors import ParseError, RunbookError
 
 # " chunks with 2 copies:   12", " chunks with 1 copy:  3", older " 2 copies: 12"
 _CHECK_LINE = re.compile(
@@ -315,6 +315,9 @@ class ClusterView:
     levels: dict[str, int] = field(default_factory=dict)
     # MooseFS 4: why the master's counters may be incomplete ("" when it says they are valid)
     caveat: str = ""
+    # LizardFS: files the master's defective-file list calls unavailable while chunks-health
+    # counts no lost chunk: the list is older than the chunks' state (see lizardfs_view)
+    stale_missing: list[str] = field(default_factory=list)
 
 
 def parse_mfscli(text: str) -> ClusterView:
@@ -360,14 +363,16 @@ def parse_mfscli(text: str) -> ClusterView:
     return view
 
 
-_DEFECTIVE = re.compile(r'^"(?P<path>.*)" (?P<flags>\d+)$')
+_DEFECTIVE = re.compile(r'^"(?:file (?P<inode>\d+): )?(?P<path>.*)" (?P<flags>\d+)$')
 
 
-def parse_lizardfs_defective(text: str) -> list[tuple[str, int]]:
-    """``lizardfs-admin list-defective-files HOST PORT --porcelain``: ("path", flags).
+def parse_lizardfs_defective(text: str) -> list[tuple[str, str, int]]:
+    """``lizardfs-admin list-defective-files HOST PORT --porcelain``: (path, inode, flags).
 
     Flags: 1 unavailable (a chunk with no copy), 2 undergoal, 4 structure error.
     Names are printed unescaped inside the quotes, so the last ``" N`` ends them.
+    LizardFS 3.13 prints ``"file 14: dir/name" 1``: the path from the filesystem's root,
+    without its leading slash, after the inode; the path returned has the slash.
     """
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -376,7 +381,9 @@ def parse_lizardfs_defective(text: str) -> list[tuple[str, int]]:
         match = _DEFECTIVE.match(line)
         if not match:
             raise ParseError(f"list-defective-files line {number}: unexpected {line.strip()!r}")
-        rows.append((match.group("path"), int(match.group("flags"))))
+        path = match.group("path")
+        rows.append(("/" + path.lstrip("/"), match.group("inode") or "",
+                     int(match.group("flags"))))
     return rows
 
 
@@ -446,10 +453,18 @@ def lizardfs_view(health: str, defective: str, chunkservers: str) -> ClusterView
     for row in parse_lizardfs_health(health).values():
         view.classes["missing"] = view.classes.get("missing", 0) + row["lost"]
         view.classes["endangered"] = view.classes.get("endangered", 0) + row["endangered"]
-    for path, flags in parse_lizardfs_defective(defective):
-        if flags & 1:
-            view.missing_files.append({"path": path, "inode": "", "index": "", "chunk": "?",
+    # The master rebuilds its defective-file list on its file loop only (an hour by
+    # default), and drops an entry only when the loop finds the file healthy again. A
+    # master that restarted before its chunkservers registered lists every file as
+    # unavailable until then; chunks-health is current. A file is named missing only
+    # while chunks-health counts lost chunks; otherwise it is listed as stale.
+    lost_now = view.classes.get("missing", 0) > 0
+    for path, inode, flags in parse_lizardfs_defective(defective):
+        if flags & 1 and lost_now:
+            view.missing_files.append({"path": path, "inode": inode, "index": "", "chunk": "?",
                                        "type": "UNAVAILABLE"})
+        elif flags & 1:
+            view.stale_missing.append(path)
         elif flags & 2:
             view.undergoal_files.append(path)
     return view
@@ -724,3 +739,123 @@ def parse_mfscli_json(text: str) -> ClusterView:
     if doc.get("errors"):
         raise ParseError(f"mfscli -j: the master answered with errors: {doc['errors']}")
     return view
+
+# --- mfs.master-restore: what master-restore.sh inspect saw on the host -----------------
+
+MASTER_NAMES = {"moosefs": "MooseFS 3", "moosefs4": "MooseFS 4", "lizardfs": "LizardFS"}
+
+
+@dataclass
+class MetaFile:
+    """One file of a metadata folder."""
+
+    name: str
+    size: int
+    mtime: str  # UTC, YYYY-MM-DD HH:MM:SS
+    header: str = ""  # the first 8 bytes (metadata files), e.g. "MFSM 2.0", "MFSM NEW"
+    first: int | None = None  # changelogs: first and last change number
+    last: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """metadata, changelog, or other (sessions, stats, the package's empty template)."""
+        if self.name == "metadata.mfs.empty" or self.name.endswith(".lock"):
+            return "other"
+        if self.name.startswith("metadata") and self.name != "metadata.crc":
+            return "metadata"
+        return "changelog" if self.name.startswith("changelog") else "other"
+
+    @property
+    def from_metalogger(self) -> bool:
+        return "_ml" in self.name
+
+    def line(self) -> str:
+        """How the dry run lists it."""
+        source = "metalogger" if self.from_metalogger else "master"
+        if self.kind == "metadata":
+            what = ("empty filesystem (MFSM NEW)" if self.header == "MFSM NEW"
+                    else f"header {self.header}" if self.header else "no header")
+            return f"  {self.name}: {source} metadata, {what}, written {self.mtime}"
+        if self.first is None:
+            return f"  {self.name}: {source} changelog, empty, written {self.mtime}"
+        return (f"  {self.name}: {source} changelog, changes {self.first} to {self.last}, "
+                f"written {self.mtime}")
+
+
+@dataclass
+class Inspection:
+    """What ``master-restore.sh inspect`` saw on the host."""
+
+    etc: str = "/etc/mfs"
+    version: str = ""  # mfsmaster -v, first line; "" when mfsmaster is not installed
+    metarestore: bool = False
+    configs: list[str] = field(default_factory=list)
+    data_path: str = ""  # DATA_PATH from mfsmaster.cfg, "" when not set there
+    local_masters: list[str] = field(default_factory=list)  # pids
+    answering: list[str] = field(default_factory=list)  # host:port
+    silent: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    can_probe: bool = True
+    dir: str = ""  # the folder looked at (when none was given)
+    dir_missing: bool = False
+    skipped: int = 0
+    files: list[MetaFile] = field(default_factory=list)
+
+
+def _meta_number(text: str) -> int | None:
+    return int(text) if text.strip().isdigit() else None
+
+
+def parse_inspect(text: str) -> Inspection:
+    """Parse the key=value lines of ``master-restore.sh inspect``."""
+    seen = Inspection()
+    lists = {"config": seen.configs, "local-master": seen.local_masters,
+             "answers": seen.answering, "silent": seen.silent, "unresolved": seen.unresolved}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        if key in lists:
+            lists[key].append(value)
+        elif key == "etc":
+            seen.etc = value
+        elif key == "version":
+            seen.version = value.strip()
+        elif key == "mfsmetarestore":
+            seen.metarestore = True
+        elif key == "data-path":
+            seen.data_path = value.strip()
+        elif key == "dir":
+            seen.dir = value
+        elif key == "probe":
+            seen.can_probe = False
+        elif key == "no-dir":
+            seen.dir_missing = True
+        elif key == "skipped":
+            seen.skipped += 1
+        elif key == "file":
+            seen.files.append(_meta_file(value))
+    return seen
+
+
+def _meta_file(value: str) -> MetaFile:
+    name, size, mtime, header, first, last = (value.split("\t") + [""] * 6)[:6]
+    return MetaFile(name, int(size) if size.isdigit() else 0, mtime, header.strip(),
+                    _meta_number(first), _meta_number(last))
+
+
+def master_dialect(seen: Inspection, wanted: str = "auto") -> str:
+    """moosefs, moosefs4 or lizardfs: as asked, or from mfsmaster -v and /etc."""
+    if wanted != "auto":
+        if wanted not in MASTER_NAMES:
+            raise RunbookError(f"unknown dialect {wanted!r}: choose auto, "
+                               f"{', '.join(MASTER_NAMES)}")
+        return wanted
+    if not seen.version:
+        raise RunbookError("mfsmaster is not installed here: install the master package of the "
+                           "cluster's version first")
+    if seen.etc == "/etc/lizardfs" or "build:" not in seen.version:
+        return "lizardfs"
+    number = seen.version.removeprefix("version:").strip()
+    return "moosefs4" if number.split(".")[0].isdigit() and int(number.split(".")[0]) >= 4 \
+        else "moosefs"

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from ..core.changes import Outcome, Plan, Step
 from ..core.findings import docs_url
+from ..core.scripts import load
 from ..core.targets import Target
 from . import collect, parse
 from .collect import Dialect
@@ -345,4 +346,165 @@ def repair_plan(target: Target, tools: Dialect, todo: list[FilePlan], allow_eras
                          still_lost))
     if allow_erase:
         plan.add(repair_step(tools.filerepair, left, calls, no_undo, {}))
+    return plan
+
+# --- mfs.master-restore: what a restore would use, do and write ---------------------------
+#
+# What each version's tool does, as run in the labs (moosefs, moosefs4, lizardfs):
+#
+# - MooseFS 3.0 and 4 (``mfsmaster -a``, mfsmaster(8)): the master itself finds the
+#   newest metadata file in its DATA_PATH (``metadata.mfs.back``, the metalogger's
+#   ``metadata_ml.mfs.back``; in a fresh lab only ``metadata_ml.tmp``, an empty
+#   filesystem's header) and applies the changelogs after it (``changelog.N.mfs``
+#   and the metalogger's ``changelog_ml.N.mfs``), then runs. It starts a new
+#   ``changelog.0.mfs`` at once and writes ``metadata.mfs`` at its next dump or stop;
+#   the metalogger's files stay as they are.
+# - LizardFS 3.13 (``mfsmetarestore -a -d DIR``, mfsmetarestore(8)): reads
+#   ``metadata_ml.mfs`` or ``metadata.mfs`` with ``changelog_ml.mfs*``/``changelog.mfs*``
+#   and writes ``metadata.mfs``; ``mfsmaster start`` then loads it. The master alone
+#   (``mfsmetarestore -g`` shows what it would load) sees only its own file names,
+#   not the metalogger's, so on a metalogger the restore tool is needed.
+#
+# Refusals (exit 2): a master answers on the cluster's master address, or an
+# mfsmaster runs here (a second master over a live one splits the cluster);
+# nothing to restore from; a master's configuration is missing here; or the
+# folder is not the master's DATA_PATH (the daemon would not read it).
+
+RESTORE_PAGE = "runbooks/mfs-master-restore/"
+MASTER_PORTS = (9419, 9420, 9421)  # metaloggers, chunkservers, clients
+DEFAULT_MASTERS = ("mfsmaster", "master")
+WAIT_SECONDS = 60
+DATA_DIRS = {"moosefs": "/var/lib/mfs", "moosefs4": "/var/lib/mfs", "lizardfs": "/var/lib/lizardfs"}
+
+
+def restore_sources(seen: parse.Inspection) -> list[parse.MetaFile]:
+    """The metadata files, then the changelogs, a restore may read (by name)."""
+    picked = [f for f in seen.files if f.kind in ("metadata", "changelog")]
+    return sorted(picked, key=lambda f: (f.kind != "metadata", f.name))
+
+
+def restore_argv(dialect: str, folder: str) -> list[str]:
+    """The restore command as the operator would type it."""
+    if dialect == "lizardfs":
+        return ["mfsmetarestore", "-a", "-d", folder]
+    return ["mfsmaster", "-a"]
+
+
+def restore_writes(dialect: str) -> str:
+    if dialect == "lizardfs":
+        return ("metadata.mfs (then mfsmaster start: sessions.mfs, changelog.mfs, "
+                "metadata.mfs.1 ...)")
+    return ("changelog.0.mfs at once (mfsmaster -a also starts the master), metadata.mfs "
+            "at its next metadata dump or stop")
+
+
+def _shown(folder: str) -> str:
+    """A folder as the operator sees it: quoted when it holds control characters."""
+    return folder if folder.isprintable() else repr(folder)
+
+
+def restore_refusals(seen: parse.Inspection, dialect: str, path: str) -> list[str]:
+    """Why the restore must not run here now; empty when it may."""
+    folder = _shown(path)
+    if seen.local_masters:
+        return [f"an mfsmaster already runs here (pid {', '.join(seen.local_masters)}): "
+                "a second master over a live one splits the cluster"]
+    if seen.answering:
+        return [f"a master answers on {', '.join(seen.answering)}: a second master over a "
+                "live one splits the cluster; stop or fence the old one first"]
+    if not seen.can_probe:
+        return ["cannot tell whether a master answers (no bash here to open a TCP "
+                "connection): check by hand and stop it first"]
+    if seen.unresolved and not (seen.silent or seen.answering):
+        return [f"cannot tell whether a master answers: {', '.join(seen.unresolved)} does not "
+                "resolve here; give --master HOST (the address clients use)"]
+    reasons = []
+    if seen.dir_missing:
+        reasons.append(f"no metadata folder {folder}: nothing to restore from")
+    elif not any(f.kind == "metadata" for f in seen.files):
+        reasons.append(f"no metadata file (metadata*.mfs*) in {folder}: nothing to restore "
+                       "from (a metalogger downloads one when it connects)")
+    missing = [c for c in ("mfsmaster.cfg", "mfsexports.cfg")
+               if posixpath.join(seen.etc, c) not in seen.configs]
+    if missing:
+        reasons.append(f"no master configuration here ({', '.join(missing)} in {seen.etc}): "
+                       "copy the old master's configuration first")
+    master_dir = seen.data_path or DATA_DIRS[dialect]
+    if posixpath.normpath(path) != posixpath.normpath(master_dir):
+        reasons.append(f"mfsmaster reads its metadata from {master_dir} (DATA_PATH), not from "
+                       f"{folder}: restore there, or set DATA_PATH first")
+    if dialect == "lizardfs" and not seen.metarestore:
+        reasons.append("mfsmetarestore is not installed here (LizardFS restores with it)")
+    return reasons
+
+
+def restore_listing(seen: parse.Inspection, dialect: str, folder: str) -> str:
+    """What the dry run says before any refusal: version, folder, live masters, files."""
+    lines = [f"{parse.MASTER_NAMES[dialect]} (mfsmaster {seen.version or 'not installed'})",
+             f"metadata folder: {_shown(folder)}"]
+    if seen.answering or seen.local_masters:
+        live = [*seen.answering, *(f"pid {p} here" for p in seen.local_masters)]
+        lines.append(f"live master: {', '.join(live)}")
+    elif seen.silent:
+        lines.append(f"live master: none ({', '.join(seen.silent)} do not answer; no "
+                     "mfsmaster runs here)")
+    files = restore_sources(seen)
+    lines.append(f"files a restore would use ({len(files)}):" if files
+                 else "files a restore would use: none")
+    lines.extend(f.line() for f in files)
+    if seen.skipped:
+        lines.append(f"  ({seen.skipped} file(s) with unusual names not listed)")
+    return "".join(line + "\n" for line in lines)
+
+
+def restore_refused(reasons: list[str]) -> str:
+    return "".join(f"REFUSED: {r}\n" for r in reasons) + f"why: {docs_url(RESTORE_PAGE)}\n"
+
+
+def restore_preview(dialect: str, folder: str, backup: str) -> str:
+    """What --apply would do, in order."""
+    return (f"restore: {shlex.join(restore_argv(dialect, folder))}"
+            + (" && mfsmaster start" if dialect == "lizardfs" else "") + "\n"
+            f"writes in {folder}: {restore_writes(dialect)}\n"
+            f"first: copies the folder's metadata files to {backup} (for changes.undo)\n"
+            f"then: waits up to {WAIT_SECONDS}s until the master answers on 127.0.0.1:9421\n"
+            "dry run: nothing changed; add --apply to restore and start the master\n")
+
+
+def backup_path(folder: str, stamp: str) -> str:
+    return posixpath.join(folder, f"before-restore-{stamp}")
+
+
+def _restore_script(*args: str) -> list[str]:
+    return ["sh", "-c", load(__package__, "master-restore.sh"), "master-restore", *args]
+
+
+def restore_plan(target: Target, dialect: str, folder: str, backup: str) -> Plan:
+    """One step: copy aside, restore, start, wait; journalled with its undo even half done."""
+    argv = restore_argv(dialect, folder)
+    undo = ["sh", "-c", load(__package__, "master-undo.sh"), "master-undo", folder, backup]
+    description = f"restore the master's metadata in {folder} and start mfsmaster"
+
+    async def run(tgt: Target) -> Outcome:
+        outcome = Outcome()
+        await collect.run_checked(tgt, _restore_script("backup", folder, backup))
+        outcome.lines.append(f"copied the metadata files of {folder} to {backup}")
+        result = await tgt.run(_restore_script("restore", dialect, folder))
+        outcome.records.append({"description": description, "argv": argv, "undo": undo,
+                                "copy": backup})
+        if not result.ok:
+            outcome.failure = f"{shlex.join(argv)} failed: {result.first_error_line()}"
+            return outcome
+        outcome.lines.append(f"ran {shlex.join(argv)}"
+                             + (" and mfsmaster start" if dialect == "lizardfs" else ""))
+        waited = await tgt.run(_restore_script("wait", str(WAIT_SECONDS)),
+                               timeout=WAIT_SECONDS + 30)
+        if not waited.ok:
+            outcome.failure = f"the master does not answer on 127.0.0.1:9421 after {WAIT_SECONDS}s"
+            return outcome
+        outcome.lines.append("the master answers on 127.0.0.1:9421")
+        return outcome
+
+    plan = Plan("mfs.master-restore", target, preview=restore_preview(dialect, folder, backup))
+    plan.add(Step(description, argv, undo, run=run))
     return plan

@@ -15,8 +15,10 @@ import yaml
 NOT_EXECUTED = re.compile(r"<!--\s*not-executed:\s*(?P<reason>\S.*?)\s*-->\s*$")
 # A page may run in several labs (`lab: [moosefs, moosefs4, lizardfs]`); a console
 # block runs in the first unless a `<!-- lab: NAME -->` comment right before it names
-# another: output that differs between versions then sits in one block per lab.
-LAB_TAG = re.compile(r"<!--\s*lab:\s*(?P<lab>[\w-]+)\s*-->\s*$")
+# another: output that differs between versions then sits in one block per lab. A tag
+# may name several labs (`<!-- lab: moosefs, moosefs4 -->`), or `all` the page's labs:
+# a block whose output is the same everywhere runs in each of them, in page order.
+LAB_TAG = re.compile(r"<!--\s*lab:\s*(?P<lab>[\w-]+(?:\s*,\s*[\w-]+)*)\s*-->\s*$")
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Fence:
     lang: str
     info: str
     reason: str | None  # from a not-executed comment right before it
-    lab: str | None = None  # from a `<!-- lab: NAME -->` comment right before it
+    lab: str | None = None  # from a `<!-- lab: NAME[, NAME...] -->` comment right before it
 
 
 def front_matter_of(text: str) -> dict:
@@ -62,7 +64,7 @@ def fences_in(text: str, path: Path = Path("<text>")) -> list[Fence]:
         info = token.info.strip()
         lang = info.strip("{}. ").split()[0] if info else ""
         found.append(Fence(path, start + 1, lang, info, match.group("reason") if match else None,
-                           tag.group("lab") if tag else None))
+                           re.sub(r"\s+", "", tag.group("lab")) if tag else None))
     return found
 
 
@@ -75,22 +77,29 @@ def console_blocks(text: str) -> int:
     return sum(1 for f in fences_in(text) if f.lang == "console" and not f.reason)
 
 
-def console_labs(text: str) -> dict[int, str | None]:
-    """The lab each executed console block of a page runs in, by the line of its fence.
+def console_runs(text: str) -> dict[int, list[str | None]]:
+    """The labs each executed console block of a page runs in, by the line of its fence.
 
-    None where the page names no lab. A block tagged with a lab the page does not
+    [None] where the page names no lab. A block tagged with a lab the page does not
     name is a ValueError: it would silently run nowhere.
     """
     labs = page_labs(front_matter_of(text))
-    found = {}
+    found: dict[int, list[str | None]] = {}
     for fence in fences_in(text):
         if fence.lang != "console" or fence.reason:
             continue
-        if fence.lab and fence.lab not in labs:
-            raise ValueError(f"line {fence.line}: block tagged lab {fence.lab!r}, "
-                             f"but the page's labs are {labs or 'none'}")
-        found[fence.line] = fence.lab or (labs[0] if labs else None)
+        tagged = (labs if fence.lab == "all" else fence.lab.split(",")) if fence.lab else []
+        for lab in tagged:
+            if lab not in labs:
+                raise ValueError(f"line {fence.line}: block tagged lab {lab!r}, "
+                                 f"but the page's labs are {labs or 'none'}")
+        found[fence.line] = list(tagged) or [labs[0] if labs else None]
     return found
+
+
+def console_labs(text: str) -> dict[int, str | None]:
+    """The (first) lab each executed console block of a page runs in, by its fence's line."""
+    return {line: runs[0] for line, runs in console_runs(text).items()}
 
 
 # --- Runbook page structure: the "First" box and lab-replay blocks -------------

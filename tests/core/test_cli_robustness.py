@@ -106,6 +106,7 @@ def test_every_spelling_of_a_bad_number_is_caught(args):
 CHANGE_LINES = {
     "mounts.fix": ["/srv"],
     "mfs.repair": ["/mnt/mfs/file"],
+    "mfs.master-restore": [],
     "lvm.extend-pool": ["--pool", "vg/pool", "--size", "+1G"],
     "login.trim-motd": [],
     "login.restore-motd": [],
@@ -118,12 +119,25 @@ def test_every_change_task_is_listed_here():
     assert changes == set(CHANGE_LINES)
 
 
-@pytest.mark.parametrize("task", sorted(CHANGE_LINES))
+ONE_TARGET = {"mfs.repair", "mfs.master-restore"}  # the others roll out over many (core.rollout)
+
+
+@pytest.mark.parametrize("task", sorted(ONE_TARGET))
 def test_a_change_refuses_two_targets_before_touching_either(task):
     for proc in run_both(task, *CHANGE_LINES[task], "--host", "web1,web2").values():
         assert_usage_error(proc, f"{task} changes one target at a time; give one --host, "
                            "--container or inventory host (--limit)")
         assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("task", sorted(set(CHANGE_LINES) - ONE_TARGET))
+def test_a_rollout_without_a_terminal_or_yes_refuses_before_touching_any(task):
+    # web1 and web2 do not even resolve: the refusal comes before any host is reached
+    for proc in run_both(task, *CHANGE_LINES[task], "--host", "web1,web2", "--apply").values():
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr == ("error: refusing to change 2 hosts without a confirmation: "
+                               "no terminal to ask on; add --yes (after a dry run)\n")
+        assert proc.stdout == "" and proc.returncode == 2
 
 
 def test_bp_types_its_own_options_too():

@@ -1,5 +1,4 @@
-"""MooseFS/LizardFS tool output parsers, fed with output captured in the lab (tests/data/moosefs)
-and with samples built from LizardFS's format strings (tests/data/lizardfs, see FORMATS.md;
+"""MooseFS/LizardFS tool output parsers, fed with output captured in the lab (tests/data/moosefs;
 the LizardFS captures are tested in test_parse_lizardfs.py)."""
 
 import json
@@ -11,7 +10,6 @@ from runbooks.mfs import parse
 from tests.helpers import DATA
 
 MFS = DATA / "moosefs"
-LIZ = DATA / "lizardfs"
 NAMES = json.loads((MFS / "healthy-paths.json").read_text())
 
 
@@ -89,28 +87,6 @@ def test_unparsable_output_names_the_offending_line(tool_output, message):
 def test_mfscli_unknown_line_is_an_error():
     with pytest.raises(ParseError, match="mfscli output line 1"):
         parse.parse_mfscli("surprise:\tsomething\n")
-
-
-def test_lizardfs_checkfile_and_fileinfo_samples():
-    paths = ["/mnt/lizardfs/projects/healthy.bin", "/mnt/lizardfs/projects/damaged.bin",
-             "/mnt/lizardfs/projects/empty.txt"]
-    checks = parse.parse_checkfile(text("checkfile.txt", LIZ), paths)
-    assert checks[paths[1]].copies == {0: 1, 1: 1} and checks[paths[2]].chunks == 0
-    infos = parse.parse_fileinfo(text("fileinfo.txt", LIZ), [
-        paths[0], paths[1], "/mnt/lizardfs/projects/sparse.img",
-        "/mnt/lizardfs/projects/archive.tar"])
-    assert infos[paths[0]][1].copies[1].server == "192.0.2.14:9422:ssd"
-    assert infos[paths[1]][0].valid_copies == 0
-    assert infos["/mnt/lizardfs/projects/sparse.img"][0].empty
-
-
-def test_lizardfs_admin_samples_make_a_cluster_view():
-    view = parse.lizardfs_view(text("chunks-health.txt", LIZ),
-                               text("list-defective-files.txt", LIZ), "")
-    assert view.classes["missing"] == 2 and view.classes["endangered"] == 15
-    assert [r["path"] for r in view.missing_files] == [
-        "/projects/renders/frame_0042.exr", "/projects/damaged.bin"]
-    assert view.undergoal_files == ["/backups/db/pg_dump_2024-05-01.sql.gz"]
 
 
 def test_filerepair_counts():

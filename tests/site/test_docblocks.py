@@ -110,6 +110,18 @@ def test_a_block_runs_in_the_page_default_lab_or_the_one_its_tag_names():
     assert console_labs("```console\n$ true\n```\n") == {1: None}
 
 
+def test_a_block_tagged_with_several_labs_or_all_runs_in_each_in_order():
+    from runbooks.site.fences import console_labs, console_runs
+
+    page = PAGE_IN_THREE_LABS.replace("<!-- lab: moosefs4 -->", "<!-- lab: lizardfs, moosefs4 -->")
+    page += "\n<!-- lab: all -->\n```console\n$ true\n```\n"
+    assert console_runs(page) == {6: ["moosefs"], 11: ["lizardfs", "moosefs4"],
+                                  21: ["lizardfs"], 26: ["moosefs", "moosefs4", "lizardfs"]}
+    assert console_labs(page)[11] == "lizardfs"
+    with pytest.raises(ValueError, match="block tagged lab 'nas'"):
+        console_runs("---\nlab: [moosefs]\n---\n<!-- lab: moosefs, nas -->\n```console\n```\n")
+
+
 def test_a_block_tagged_with_a_lab_the_page_does_not_name_is_an_error():
     from runbooks.site.fences import console_labs
 

@@ -1,4 +1,4 @@
-"""The moosefs lab: MooseFS 3.0 master, four chunkservers and a FUSE client."""
+"""The moosefs lab: MooseFS 3.0 master, metalogger, four chunkservers and a FUSE client."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from .base import System
 
 NAME = "moosefs"
 CHUNKSERVERS = ("cs1", "cs2", "cs3", "cs4")
-MFS_ROLES = ("master", *CHUNKSERVERS, "client")
+MFS_ROLES = ("master", "metalogger", *CHUNKSERVERS, "client")
 CHUNK_VOLUME = "/mfsdata"
 MASTER = Daemon("mfsmaster", ("mfsmaster", "stop"), ("mfs-role", "master"))
 CHUNKSERVER = Daemon("mfschunkserver", ("mfschunkserver", "stop"), ("mfs-role", "chunkserver"))
@@ -75,7 +75,7 @@ def _mount_usable(client: Any) -> bool:
     return code == 0
 
 
-def _options(node: str, net_name: str) -> dict[str, Any]:
+def _options(node: str, net_name: str, shell: str = "client") -> dict[str, Any]:
     options: dict[str, Any] = {
         "hostname": node, "network": net_name,
         "cap_add": ["NET_ADMIN"],  # iptables/tc faults inside the node's namespace
@@ -83,20 +83,26 @@ def _options(node: str, net_name: str) -> dict[str, Any]:
     if node.startswith("cs"):
         # Chunk storage: a size-limited tmpfs that the disk-full fault can fill.
         options["tmpfs"] = {CHUNK_VOLUME: "size=1g"}
-    if node == "client":
+    if node in ("client", shell):  # the shell node runs the runbooks and may mount too
         options["cap_add"] = ["NET_ADMIN", "SYS_ADMIN"]
         options["devices"] = ["/dev/fuse:/dev/fuse:rwm"]
         options["volumes"] = engine.repo_mount()
     return options
 
 
-def start_cluster(flavour: Flavour, cl: Any, prefix: str) -> dict[str, Any]:
-    """Master, chunkservers (and a metalogger where the flavour has one) and a FUSE client."""
+def start_cluster(flavour: Flavour, cl: Any, prefix: str, shell: str = "client") -> dict[str, Any]:
+    """Master, chunkservers (and a metalogger where the flavour has one) and a FUSE client.
+
+    ``shell``: the node whose container runs a page's commands (default the client; a
+    page about the metalogger takes ``lab_options: {shell: metalogger}``).
+    """
+    if shell not in flavour.nodes:
+        raise engine.LabError(f"{flavour.name} has no node {shell!r} for the shell")
     image = engine.build_image(flavour.image, cl)
     net_name = f"{prefix}-{flavour.node_prefix}"
     engine.network(cl, net_name, flavour.name)
     containers = {node: engine.run_container(cl, image, flavour.container(prefix, node),
-                                             flavour.name, **_options(node, net_name))
+                                             flavour.name, **_options(node, net_name, shell))
                   for node in flavour.nodes}
     servers = [n for n in flavour.nodes if n not in ("client",)]
     for node in servers:
@@ -106,7 +112,8 @@ def start_cluster(flavour: Flavour, cl: Any, prefix: str) -> dict[str, Any]:
                       "all four chunkservers registered")
     engine.exec_checked(client, ["mfs-role", "client"], f"{flavour.name} client")
     engine.wait_until(lambda: _mount_usable(client), 20, "the mount usable")
-    facts = {"shell": client.name, "client": client.name, "master": containers["master"].name,
+    facts = {"shell": containers[shell].name, "client": client.name,
+             "master": containers["master"].name,
              "chunkservers": [containers[r].name for r in CHUNKSERVERS], "network": net_name,
              "mount": "/mnt/mfs"}
     if "metalogger" in containers:
@@ -118,7 +125,7 @@ MOOSEFS = Flavour(NAME, "moosefs", "mfs", MFS_ROLES, registered_chunkservers)
 
 
 def mfs_container(prefix: str, node: str) -> str:
-    """The container of a node (master, cs1..cs4, client) in the moosefs lab ``prefix``."""
+    """The container of a node (master, metalogger, cs1..cs4, client) in the moosefs lab."""
     return MOOSEFS.container(prefix, node)
 
 
@@ -162,13 +169,13 @@ def cluster_system(flavour: Flavour, describe: str, owner: str = "mfs") -> Syste
 
     ``owner`` is the user the chunkserver runs as (it owns the chunk folder).
     """
-    def start_flavour(cl: Any, prefix: str, **_: Any) -> dict[str, Any]:
-        return start_cluster(flavour, cl, prefix)
+    def start_flavour(cl: Any, prefix: str, shell: str = "client", **_: Any) -> dict[str, Any]:
+        return start_cluster(flavour, cl, prefix, shell)
 
     start_flavour.__doc__ = f"Start the {flavour.name} lab: {describe}."
     return System(flavour.name, describe, start_flavour, node=flavour.container_name,
                   role=role, faults=cluster_faults(MASTER, CHUNKSERVER, owner))
 
 
-SYSTEM = cluster_system(MOOSEFS, "MooseFS 3.0.117: master, chunkservers cs1-cs4, "
+SYSTEM = cluster_system(MOOSEFS, "MooseFS 3.0.117: master, metalogger, chunkservers cs1-cs4, "
                                  "FUSE client at /mnt/mfs")
