@@ -65,6 +65,15 @@ class Outcome:
 Runner = Callable[[Target], Awaitable[Outcome]]
 
 
+class NothingToDo(RunbookError):
+    """A plan that cannot even start (nothing to restore): an error on one target, an
+    idle host in a rollout over many."""
+
+    def __init__(self, message: str, idle: str) -> None:
+        super().__init__(message)
+        self.idle = idle
+
+
 @dataclass
 class Step:
     description: str
@@ -84,6 +93,10 @@ class Plan:
     # What a dry run shows instead of the numbered steps, for a plan whose steps run
     # over many paths (the runbook has shown what each path would get).
     preview: str = ""
+    # Why there is nothing to do, in a few words ("already trimmed"): a fleet rollout
+    # groups the hosts that need nothing by it.
+    idle: str = ""
+    notes: list[str] = field(default_factory=list)  # shown before the plan, e.g. why idle
 
     def add(self, step: Step) -> None:
         self.steps.append(step)
@@ -293,15 +306,20 @@ def _dump(entry: dict[str, Any]) -> str:
     return json.dumps(entry, sort_keys=True)
 
 
-def _record(runbook: str, target: Target, steps: list[dict[str, Any]]) -> int:
-    """Add a change to the journal under its lock; returns its id (unique across processes)."""
+def _record(runbook: str, target: Target, steps: list[dict[str, Any]],
+            extra: dict[str, Any] | None = None) -> int:
+    """Add a change to the journal under its lock; returns its id (unique across processes).
+
+    ``extra`` adds fields, e.g. the rollout the change belongs to.
+    """
     path = journal_path()
     try:
         with journal_lock():
             lines = _read_lines(path)
             change_id = _next_id(lines)
             entry = {"id": change_id, "time": _now(), "runbook": runbook, "target": target.name,
-                     "target_kind": target.kind, "steps": steps, "undone": False}
+                     "target_kind": target.kind, "steps": steps, "undone": False,
+                     **(extra or {})}
             reach = reach_of(target)
             if reach:
                 entry["reach"] = reach
@@ -317,20 +335,42 @@ def _record(runbook: str, target: Target, steps: list[dict[str, Any]]) -> int:
 
 def mark_undone(change_id: int) -> None:
     """Mark a change undone; every other line, damaged ones included, stays as it was."""
+    try:
+        update_entry(change_id, undone=_now())
+    except OSError as exc:
+        raise RunbookError(f"change {change_id} was undone, but the journal {journal_path()} "
+                           f"could not be updated ({exc.strerror or exc}); it still lists the "
+                           "change as applied") from None
+
+
+def update_entry(entry_id: int, **fields: Any) -> None:
+    """Set ``fields`` of one journal entry; every other line stays as it was (OSError passes)."""
+    path = journal_path()
+    with journal_lock():
+        out = []
+        for line, entry in _read_lines(path):
+            if entry is not None and entry["id"] == entry_id:
+                line = _dump({**entry, **fields})
+            out.append(line)
+        _rewrite(path, out)
+
+
+def record_rollout(runbook: str, hosts: list[str], settings: dict[str, Any]) -> int:
+    """Open a rollout in the journal (no steps of its own; its hosts' changes point to it)."""
     path = journal_path()
     try:
         with journal_lock():
             lines = _read_lines(path)
-            out = []
-            for line, entry in lines:
-                if entry is not None and entry["id"] == change_id:
-                    line = _dump({**entry, "undone": _now()})
-                out.append(line)
-            _rewrite(path, out)
+            rollout_id = _next_id(lines)
+            entry = {"id": rollout_id, "time": _now(), "runbook": runbook,
+                     "target": f"{len(hosts)} hosts", "target_kind": "rollout", "steps": [],
+                     "undone": False, "hosts": {h: "planned" for h in hosts},
+                     "state": "running", "settings": settings}
+            _rewrite(path, [line for line, _ in lines] + [_dump(entry)])
     except OSError as exc:
-        raise RunbookError(f"change {change_id} was undone, but the journal {path} could not "
-                           f"be updated ({exc.strerror or exc}); it still lists the change "
-                           "as applied") from None
+        raise RunbookError(f"cannot write the journal {path} ({exc.strerror or exc}): "
+                           "nothing changed") from None
+    return rollout_id
 
 
 def _journalled(step: Step) -> dict[str, Any]:
@@ -357,6 +397,32 @@ async def _run_step(target: Target, step: Step, out: TextIO) -> tuple[list[dict[
         return [], f"{step.description}: {why}"
     out.write(f"done: {step.description}\n")
     return [_journalled(step)], ""
+
+
+async def run_steps(plan: Plan, out: TextIO) -> tuple[list[dict[str, Any]], str]:
+    """Run the plan's steps in order: the journal records of what ran, and why it stopped."""
+    done: list[dict[str, Any]] = []
+    for number, step in enumerate(plan.steps, 1):
+        try:
+            records, why = await _run_step(plan.target, step, out)
+        except RunbookError as exc:  # e.g. the connection was lost: journal what ran before
+            records, why = [], f"{step.description}: {exc}"
+        done.extend(records)
+        if why:
+            return done, f"{plan.target.name}: stopped at step {number}: {why}"
+    return done, ""
+
+
+async def roll_back(target: Target, done: list[dict[str, Any]], out: TextIO) -> str:
+    """Undo ``done`` on ``target``, last first; "" when all of it is undone, else why not."""
+    for step in reversed(done):
+        if not step.get("undo"):
+            return f"{step['description']} has no undo ({step.get('no_undo') or 'none'})"
+        result = await target.run(step["undo"])
+        if not result.ok:
+            return f"undo of {step['description']}: {result.first_error_line()}"
+        out.write(f"undone: {step['description']}\n")
+    return ""
 
 
 def _recorded(change_id: int, done: list[dict[str, Any]]) -> str:
@@ -388,14 +454,7 @@ async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
     if not plan.steps:
         print_plan(plan, out)
         return 0
-    done: list[dict[str, Any]] = []
-    failure = ""
-    for number, step in enumerate(plan.steps, 1):
-        records, why = await _run_step(plan.target, step, out)
-        done.extend(records)
-        if why:
-            failure = f"{plan.target.name}: stopped at step {number}: {why}"
-            break
+    done, failure = await run_steps(plan, out)
     change_id = 0
     if done:
         change_id = _record(plan.runbook, plan.target, done)

@@ -2,8 +2,8 @@
 
 Tasks: ``login.cost`` (read only, but it runs each update-motd.d script once to
 time it, exactly as one login would), ``login.trim-motd`` and
-``login.restore-motd`` (dry run unless --apply). Layers: collect.py, parse.py,
-judge.py, plan.py.
+``login.restore-motd`` (dry run unless --apply; on several hosts, a rollout:
+core.rollout). Layers: collect.py, parse.py, judge.py, plan.py.
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def cost(
                             opts.parallel)
     report.checked = sum(1 for f in report.findings if f.check == "login.cost")
     report.metrics.update(summarise(report.findings))
-    finish(report, opts.format)
+    finish(report, opts.format, opts.textfile_dir)
 
 
 @runbook_task(help={"threshold": LOGIN_HELP["threshold"]}, label="LOGIN", name="trim-motd",
-              targets="one")
+              targets="fleet")
 def trim_motd(
     c,
     threshold=DEFAULT_THRESHOLD,
@@ -77,27 +77,25 @@ def trim_motd(
     /var/lib/breaking-point/motd-manifest on the host, so that
     `login.restore-motd` puts back exactly what was there. Running it again
     changes nothing more, and says why. Dry run unless --apply.
+
+    On several hosts it plans every host first and prints the plans grouped;
+    with --apply it is a rollout: --canary hosts first, then waves of
+    --parallel, stopping when more than --max-failures hosts failed (a failed
+    host gets its completed steps undone); it asks before the canary and
+    before the waves (--yes for scripts). `invoke changes.undo ROLLOUT --apply`
+    undoes a whole rollout.
     """
-    import asyncio
-
-    from ..core.changes import apply_plan
+    from ..core.rollout import FleetChange, roll_out
     from .collect import motd_scripts
-    from .plan import nothing_slow, plan_trim
+    from .plan import plan_trim, scripts_changed
 
-    target = opts.one_target()
+    async def plan(target: Target):
+        return await plan_trim(target, await motd_scripts(target), float(threshold))
 
-    async def run() -> int:
-        async with target:
-            scripts = await motd_scripts(target)
-            plan = await plan_trim(target, scripts, float(threshold))
-            if not plan.steps:
-                print(f"{target.name}: {nothing_slow(scripts, float(threshold))}")
-            return await apply_plan(plan, apply)
-
-    asyncio.run(run())
+    roll_out(FleetChange("login.trim-motd", plan, scripts_changed), opts, bool(apply))
 
 
-@runbook_task(label="LOGIN", name="restore-motd", targets="one")
+@runbook_task(label="LOGIN", name="restore-motd", targets="fleet")
 def restore_motd(
     c,
     apply=False,
@@ -108,20 +106,14 @@ def restore_motd(
 
     Then removes the manifest. Scripts are only chmod-ed, never rewritten, so
     the directory ends byte for byte and mode for mode as before the trim.
-    Dry run unless --apply.
+    Dry run unless --apply. On several hosts, a rollout as for login.trim-motd;
+    hosts without a manifest have nothing to restore and are left alone.
     """
-    import asyncio
+    from ..core.rollout import FleetChange, roll_out
+    from .plan import plan_restore, scripts_changed
 
-    from ..core.changes import apply_plan
-    from .plan import plan_restore
-
-    target = opts.one_target()
-
-    async def run() -> int:
-        async with target:
-            return await apply_plan(await plan_restore(target), apply)
-
-    asyncio.run(run())
+    roll_out(FleetChange("login.restore-motd", plan_restore, scripts_changed, settled=False),
+             opts, bool(apply))
 
 
 ns = collection("login", cost, trim_motd, restore_motd)

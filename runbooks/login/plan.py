@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.changes import Plan, Step
-from ..core.errors import RunbookError
+from ..core.changes import NothingToDo, Plan, Step
 from ..core.targets import Target
 from .collect import current_modes, is_dir, read_manifest
 from .parse import MANIFEST, MOTD_DIR, MotdScript
@@ -43,6 +42,9 @@ async def plan_trim(target: Target, scripts: list[MotdScript], threshold: float)
     plan = Plan("login.trim-motd", target)
     slow = [s for s in scripts if s.executable and (s.real or 0) > threshold]
     if not slow:
+        trimmed = await read_manifest(target, MANIFEST) is not None
+        plan.idle = "already trimmed" if trimmed else "nothing slow to trim"
+        plan.notes.append(f"{target.name}: {nothing_slow(scripts, threshold)}")
         return plan
     if await read_manifest(target, MANIFEST) is None:
         if not await is_dir(target, MANIFEST_DIR):
@@ -65,7 +67,8 @@ async def plan_restore(target: Target) -> Plan:
     plan = Plan("login.restore-motd", target)
     recorded = await read_manifest(target, MANIFEST)
     if recorded is None:
-        raise RunbookError(f"{target.name}: no trim manifest ({MANIFEST}): nothing to restore")
+        raise NothingToDo(f"{target.name}: no trim manifest ({MANIFEST}): nothing to restore",
+                          "not trimmed (no manifest)")
     now = await current_modes(target, MOTD_DIR)
     for name, mode in recorded.items():
         if name not in now:
@@ -76,3 +79,9 @@ async def plan_restore(target: Target) -> Plan:
                           ["chmod", now[name], path], _mode_is(name, mode)))
     plan.add(Step(f"remove {MANIFEST}", ["rm", "-f", MANIFEST], None))
     return plan
+
+
+def scripts_changed(plan: Plan) -> str:
+    """What one host's trim or restore changes, for a rollout's summary: "2 scripts"."""
+    count = sum(1 for s in plan.steps if s.argv and s.argv[0] == "chmod")
+    return f"{count} script{'s' if count != 1 else ''}"

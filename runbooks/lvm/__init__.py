@@ -91,7 +91,7 @@ def health(
     meta = [p["metadata_percent"] for p in pools if p["metadata_percent"] is not None]
     if meta:
         report.metrics["max_pool_metadata_percent"] = max(meta)
-    finish(report, opts.format)
+    finish(report, opts.format, opts.textfile_dir)
 
 
 def vg_names(text: str | None) -> list[str] | None:
@@ -132,7 +132,7 @@ def size_bytes(text: str, option: str) -> tuple[str, int]:
     return "+" + text.lstrip("+"), math.ceil(float(number) * UNIT_BYTES[unit.lower()])
 
 
-@runbook_task(help=EXTEND_HELP, label="LVM", name="extend-pool", targets="one")
+@runbook_task(help=EXTEND_HELP, label="LVM", name="extend-pool", targets="fleet")
 def extend_pool(
     c,
     pool=None,
@@ -148,24 +148,22 @@ def extend_pool(
     Reads the VG's free space first and refuses when the growth does not fit
     (vgextend the VG first). Shows how many extents it would take and what is
     left. This change has no undo: LVM cannot shrink a thin pool, and the
-    journal records it as such. Dry run unless --apply.
+    journal records it as such. Dry run unless --apply. On several hosts, a
+    rollout (see login.trim-motd): plans grouped, canary, waves, --max-failures.
     """
-    import asyncio
-
-    from ..core.changes import apply_plan
+    from ..core.rollout import FleetChange, roll_out
     from .collect import lvm_state
     from .plan import plan_growth
 
     wanted = growth_request(pool, size, percent, metadata)
-    target = opts.one_target()
 
-    async def run() -> int:
-        async with target:
-            summary, plan = plan_growth(target, await lvm_state(target), wanted)
-            print(summary)
-            return await apply_plan(plan, bool(apply))
+    async def plan(target: Target):
+        summary, growth = plan_growth(target, await lvm_state(target), wanted)
+        growth.notes.insert(0, summary)
+        return growth
 
-    asyncio.run(run())
+    # Not settled: a second plan would grow the pool again; each step checks itself.
+    roll_out(FleetChange("lvm.extend-pool", plan, settled=False), opts, bool(apply))
 
 
 def growth_request(pool: str | None, size: str | None, percent: Any,

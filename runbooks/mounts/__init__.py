@@ -72,7 +72,7 @@ def audit(
     report = collect_report("mounts.audit", "Mount options", "mount", targets, work,
                             opts.parallel)
     report.metrics["mounts"] = len(report.subjects)
-    finish(report, opts.format)
+    finish(report, opts.format, opts.textfile_dir)
 
 
 @runbook_task(
@@ -81,7 +81,7 @@ def audit(
         "max_commit": "Treat ext4 commit= above this many seconds as risky (default 60).",
     },
     label="MOUNTS",
-    targets="one",
+    targets="fleet",
 )
 def fix(
     c,
@@ -97,22 +97,20 @@ def fix(
     shortens a long commit interval. Each applied remount is verified by
     judging the mount again, and recorded with its undo (`invoke changes.undo`).
     data=writeback cannot change while mounted: it is printed as a manual step,
-    like the /etc/fstab edit that makes the fix permanent.
+    like the /etc/fstab edit that makes the fix permanent. On several hosts,
+    a rollout (see login.trim-motd): plans grouped, canary, waves, --max-failures.
     """
-    import asyncio
-
-    from ..core.changes import apply_plan
+    from ..core.rollout import FleetChange, roll_out
     from .collect import read_mounts
     from .plan import find_mount, plan_fix
 
-    target = opts.one_target()
+    async def plan(target: Target):
+        fix = plan_fix(find_mount(await read_mounts(target), mount_point), target, read_mounts,
+                       int(max_commit))
+        fix.idle = "no live fix needed"
+        return fix
 
-    async def run() -> int:
-        async with target:
-            entry = find_mount(await read_mounts(target), mount_point)
-            return await apply_plan(plan_fix(entry, target, read_mounts, int(max_commit)), apply)
-
-    asyncio.run(run())
+    roll_out(FleetChange("mounts.fix", plan), opts, bool(apply))
 
 
 ns = collection("mounts", audit, fix)

@@ -20,8 +20,8 @@ from tests.helpers import REPO
 TREE = build()
 CHECKS = ["backup.rear-check", "backup.status", "login.cost", "lvm.health", "mfs.audit",
           "mounts.audit", "patching.openssl", "patching.stale-libs", "toolchain.check"]
-CHANGES = ["login.restore-motd", "login.trim-motd", "lvm.extend-pool", "mfs.repair",
-           "mounts.fix"]
+CHANGES = ["mfs.repair"]  # one target at a time
+ROLLOUTS = ["login.restore-motd", "login.trim-motd", "lvm.extend-pool", "mounts.fix"]
 MACHINE_VARS = ("BP_INVENTORY", "BP_KNOWN_HOSTS", "BP_IDENTITY")
 
 
@@ -41,8 +41,8 @@ def test_a_check_gets_every_target_option_and_no_opts_option(task):
     params = _parameters(task)
     assert [n for n in params if n in TARGET_DEFAULTS] == option_names("many")
     assert "opts" not in params
-    wanted = dict(TARGET_DEFAULTS, timeout=30.0 if task == "backup.status"
-                  else DEFAULT_COMMAND_TIMEOUT)
+    wanted = {n: v for n, v in TARGET_DEFAULTS.items() if n in option_names("many")}
+    wanted["timeout"] = 30.0 if task == "backup.status" else DEFAULT_COMMAND_TIMEOUT
     assert {n: params[n].default for n in option_names("many")} == wanted
 
 
@@ -52,6 +52,14 @@ def test_a_change_gets_the_target_options_but_no_format_or_parallel(task):
     assert [n for n in params if n in TARGET_DEFAULTS] == option_names("one")
     assert "format" not in params and "parallel" not in params
     assert params["apply"].default is False
+
+
+@pytest.mark.parametrize("task", ROLLOUTS)
+def test_a_fleet_change_gets_every_target_option_and_the_rollout_ones(task):
+    params = _parameters(task)
+    assert [n for n in params if n in TARGET_DEFAULTS] == option_names("fleet")
+    assert {"canary", "max_failures", "yes", "format", "parallel"} <= set(params)
+    assert params["apply"].default is False and params["yes"].default is False
 
 
 def test_the_command_line_wins_over_environment_and_configuration(no_machine_defaults):

@@ -1,6 +1,8 @@
 """Runbooks across a fleet of real sshd hosts with faults on single hosts."""
 
+import difflib
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -223,3 +225,137 @@ def test_undo_through_an_inventory_host_puts_it_back_byte_for_byte(fleet, tmp_pa
     assert [(h[0], h[-2] if "undone" in h else h[-1]) for h in heads] == [
         ("1", "undone"), ("2", "applied")]
     assert "ssh:host06" in heads[0] and "ssh:host06" in heads[1]
+
+
+def _motd_and_manifest(container):
+    """Every file of update-motd.d (name, mode, size, mtime, owner, sha256 of its bytes),
+    the manifest's text and whether its folder exists. (Not the folder's own mtime: a
+    host that kept it from an earlier test gets a new one when a manifest comes and goes.)"""
+    code, out = container.exec_run(["sh", "-c", STATE_SCRIPT], stderr=False)
+    assert code == 0
+    return out.decode()
+
+
+STATE_SCRIPT = ("cd /etc/update-motd.d && stat -c '%n %a %s %Y %u:%g' . * && sha256sum * && "
+                "cat /var/lib/breaking-point/motd-manifest 2>/dev/null; "
+                "ls -d /var/lib/breaking-point 2>/dev/null; true")
+
+
+def _differing(hosts, before, first=1):
+    """The hosts (host01 is ``hosts[0]`` unless ``first`` says otherwise) whose
+    update-motd.d or manifest differ from ``before``, with the diff."""
+    found = {}
+    for i, host in enumerate(hosts, first):
+        now = _motd_and_manifest(host)
+        if now != before[i - first]:
+            found[f"host{i:02d}"] = "".join(difflib.unified_diff(
+                before[i - first].splitlines(True), now.splitlines(True)))
+    return found
+
+
+def _rollout(facts, env, task, *args):
+    # input="": no terminal, as from cron or CI
+    return run_task(task, "--hosts", "@" + facts["inventory"], "--known-hosts",
+                    facts["known_hosts"], "--identity", facts["identity"], *args,
+                    env=env, timeout=300, input="")
+
+
+def test_a_rollout_stops_at_its_failure_budget_and_its_undo_puts_every_host_back(
+        fleet, tmp_path):
+    facts, hosts = fleet
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BP_STATE_DIR": str(tmp_path / "s")}
+    before = [_motd_and_manifest(h) for h in hosts]
+    plan = _rollout(facts, env, "login.trim-motd", "--format", "json", "--threshold", "0.15")
+    doc = json.loads(plan.stdout)
+    assert plan.returncode == 0, plan.stderr
+    # Which scripts are slow can differ from host to host on a loaded machine: hosts
+    # with the same plan are one group, and every host would change.
+    assert doc["summary"].startswith("login.trim-motd on 20 hosts: ")
+    assert {g["state"] for g in doc["groups"]} == {"change"}
+    counts = re.findall(r"(\d+) would change", doc["summary"])
+    assert sum(map(int, counts)) == sum(len(g["hosts"]) for g in doc["groups"]) == 20
+    assert sum(len(g["hosts"]) for g in doc["groups"] if g["state"] == "change") == 20
+
+    refused = _rollout(facts, env, "login.trim-motd", "--apply")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("error: refusing to change 20 hosts without a "
+                                     "confirmation")
+    assert _differing(hosts, before) == {}
+
+    faults.inject(hosts[4], "chmod-fails")  # host05, in the first wave after the canary
+    try:
+        rolled = _rollout(facts, env, "login.trim-motd", "--apply", "--yes", "--parallel", "4",
+                          "--threshold", "0.15")
+    finally:
+        faults.heal(hosts[4])
+    assert rolled.returncode == 1, rolled.stderr
+    out = rolled.stdout
+    assert "host01: done (canary)" in out
+    assert "rollout 1 stopped: 1 failed, more than --max-failures 0" in out
+    assert "host05: FAILED: stopped at step 3" in out and "left as it was" in out
+    untouched = ", ".join(f"host{i:02d}" for i in range(6, 21))
+    assert f"not reached, untouched (15): {untouched}" in out
+    # host01..04 trimmed; host05 as before, host06..20 never touched
+    assert sorted(_differing(hosts, before)) == [f"host{i:02d}" for i in range(1, 5)]
+
+    listing = run_task("changes.list", env=env).stdout.splitlines()
+    heads = [line for line in listing if line.split()[0].isdigit()]
+    assert len(heads) == 1 and "rollout:20 hosts  stopped" in heads[0], listing
+
+    undone = run_task("changes.undo", "1", "--apply", "--yes", env=env, timeout=300, input="")
+    assert undone.returncode == 0, undone.stderr + undone.stdout
+    assert _differing(hosts, before) == {}
+    listing = run_task("changes.list", env=env).stdout.splitlines()
+    heads = [line for line in listing if line.split()[0].isdigit()]
+    assert len(heads) == 2 and "undone" in heads[0] and "undo of rollout 1" in heads[1]
+
+
+def _on_a_terminal(args, env, answers, timeout=240):
+    """Run ``invoke ARGS`` on a pseudo-terminal, answering each [y/N] question in turn;
+    returns (exit status, everything it wrote)."""
+    import os
+    import select
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([*INVOKE, *args], cwd=REPO, env=env, stdin=slave, stdout=slave,
+                            stderr=slave)
+    os.close(slave)
+    out, asked, deadline = b"", 0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the other side closed: the task ended
+                break
+            if not chunk:
+                break
+            out += chunk
+        if out.count(b"[y/N]") > asked and asked < len(answers):
+            os.write(master, answers[asked].encode() + b"\n")
+            asked += 1
+    os.close(master)
+    return proc.wait(timeout=30), out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_on_a_terminal_a_rollout_asks_before_the_canary_and_before_the_waves(fleet, tmp_path):
+    facts, hosts = fleet
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BP_STATE_DIR": str(tmp_path / "s")}
+    chosen = [hosts[6], hosts[7], hosts[8]]  # host07..09
+    before = [_motd_and_manifest(h) for h in chosen]
+    args = ["login.trim-motd", "--hosts", "@" + facts["inventory"], "--limit",
+            "host07,host08,host09", "--known-hosts", facts["known_hosts"], "--identity",
+            facts["identity"], "--threshold", "0.15", "--apply"]
+    code, out = _on_a_terminal(args, env, ["n"])
+    assert code == 2 and "change the canary 1 host(s) now? [y/N]" in out, out
+    assert "not confirmed: nothing changed" in out
+    assert _differing(chosen, before, 7) == {}
+
+    code, out = _on_a_terminal(args, env, ["y", "n"])
+    assert code == 1, out
+    assert "canary host07 done and verified; change the other 2 hosts in waves of 16?" in out
+    assert "stopped: not confirmed after the canary" in out
+    assert sorted(_differing(chosen, before, 7)) == ["host07"]
+    undone = run_task("changes.undo", "1", "--apply", "--yes", env=env, timeout=300, input="")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert _differing(chosen, before, 7) == {}

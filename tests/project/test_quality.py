@@ -102,14 +102,15 @@ def test_task_modules_take_target_options_from_the_decorator(module):
 
 
 def _change_tasks(init: Path) -> list[str]:
-    """Functions of a task module decorated with ``runbook_task(..., targets="one")``."""
+    """Functions of a task module decorated with ``runbook_task(..., targets="one")`` or
+    ``targets="fleet"`` (a change rolled out over many hosts)."""
     found = []
     for node in ast.walk(ast.parse(init.read_text())):
         if isinstance(node, ast.FunctionDef):
             for deco in node.decorator_list:
                 if isinstance(deco, ast.Call) and any(
                         k.arg == "targets" and isinstance(k.value, ast.Constant)
-                        and k.value.value == "one" for k in deco.keywords):
+                        and k.value.value in ("one", "fleet") for k in deco.keywords):
                     found.append(node.name)
     return found
 

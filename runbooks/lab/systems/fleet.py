@@ -5,12 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from .. import engine
-from ..faults import Daemon, daemon_faults, network_faults, wrong_host_key
+from ..faults import Daemon, Fault, daemon_faults, network_faults, sh, wrong_host_key
 from .base import System
 
 NAME = "fleet"
 DEFAULT_SIZE = 5
 SSHD = Daemon("sshd", ("pkill", "-TERM", "-x", "sshd"), ("/usr/sbin/sshd",))
+
+
+# chmod fails on the host as on a read-only /etc (root ignores modes and a container
+# may not mount, so the real chmod is set aside and a failing one takes its place).
+_CHMOD_FAILS = r"""
+mv /usr/bin/chmod /usr/bin/chmod.bp-real
+printf '%s\n' '#!/bin/sh' 'for f; do :; done' \
+    'echo "chmod: changing permissions of '"'"'$f'"'"': Read-only file system" >&2' 'exit 1' \
+    > /usr/bin/chmod
+/usr/bin/chmod.bp-real 755 /usr/bin/chmod
+"""
+CHMOD_FAILS = {"chmod-fails": Fault(
+    "make every chmod fail, as on a read-only /etc (the real chmod is kept aside)",
+    lambda c: sh(c, _CHMOD_FAILS, f"{c.name}: chmod fails"),
+    lambda c: sh(c, "mv /usr/bin/chmod.bp-real /usr/bin/chmod", f"{c.name}: chmod back"))}
 
 
 def container_name(prefix: str, node: str) -> str | None:
@@ -69,5 +84,6 @@ SYSTEM = System(
     start,
     node=container_name,
     role=role,
-    faults={"ssh": {**daemon_faults(SSHD), **network_faults(), **wrong_host_key()}},
+    faults={"ssh": {**daemon_faults(SSHD), **network_faults(), **wrong_host_key(),
+                    **CHMOD_FAILS}},
 )
