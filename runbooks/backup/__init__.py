@@ -78,7 +78,7 @@ def status(
     report.metrics["failed"] = sum(1 for f in judged if f.severity.name == "CRIT")
     report.metrics["never_ran"] = sum(1 for f in judged if f.data.get("never_ran")
                                       or f.data.get("never_backed_up"))
-    finish(report, opts.format)
+    finish(report, opts.format, opts.textfile_dir)
 
 
 @runbook_task(name="rear-check", label="REAR", help=REAR_HELP, targets="many")
@@ -114,7 +114,7 @@ def rear_check(
                             opts.parallel)
     report.metrics.update(rear_metrics(report.findings))
     report.details = unchanged_lines(report.findings)  # the table lists only problems
-    finish(report, fmt)
+    finish(report, fmt, opts.textfile_dir)
 
 
 ns = collection("backup", status, rear_check)

@@ -1,6 +1,7 @@
 """The target options that check and change tasks share, declared once.
 
-``runbook_task(targets="many")`` (a check) or ``targets="one"`` (a change) adds
+``runbook_task(targets="many")`` (a check), ``targets="fleet"`` (a change rolled
+out over every target, core.rollout) or ``targets="one"`` (a change of one target) adds
 these options to the task's signature, which is what Invoke reads to build its
 command line, ``--help`` and the reference page; the task body then receives one
 :class:`TargetOptions` as ``opts`` instead of a dozen keyword arguments.
@@ -34,6 +35,9 @@ from .targets import (
     split_list,
 )
 
+DEFAULT_CANARY = 1
+DEFAULT_MAX_FAILURES = 0
+
 TARGET_HELP = {
     "host": "SSH target(s), comma separated or repeated: [user@]host[:port]. "
     "Host keys are verified against known_hosts; unknown keys are refused.",
@@ -49,7 +53,17 @@ TARGET_HELP = {
     "connect_timeout": f"Seconds allowed for an SSH connection and login "
     f"(default {DEFAULT_CONNECT_TIMEOUT:g}).",
     "timeout": f"Seconds one command may run on a target (default {DEFAULT_COMMAND_TIMEOUT:g}).",
-    "parallel": f"How many targets are worked on at once (default {DEFAULT_PARALLEL}).",
+    "parallel": f"How many targets are worked on at once (default {DEFAULT_PARALLEL}); "
+    "for a change with --apply, the size of each wave after the canary.",
+    "canary": f"With --apply on several hosts: how many hosts are changed and verified "
+    f"first, before any other is touched (default {DEFAULT_CANARY}).",
+    "max_failures": f"With --apply on several hosts: stop the rollout as soon as more hosts "
+    f"than this failed (default {DEFAULT_MAX_FAILURES}).",
+    "yes": "Answer yes to the confirmations of a rollout on several hosts (needed "
+    "without a terminal).",
+    "textfile_dir": "Also write the result as Prometheus metrics to "
+    "DIR/breaking_point_TASK.prom for node_exporter's textfile collector (written to a "
+    "temporary file, then renamed); the output chosen by --format is printed as usual.",
 }
 # Their order in a task's signature: Invoke hands out short flags in this order.
 TARGET_DEFAULTS: dict[str, Any] = {
@@ -57,8 +71,12 @@ TARGET_DEFAULTS: dict[str, Any] = {
     "known_hosts": None, "accept_new": False, "identity": None,
     "connect_timeout": DEFAULT_CONNECT_TIMEOUT, "timeout": DEFAULT_COMMAND_TIMEOUT,
     "parallel": DEFAULT_PARALLEL,
+    "canary": DEFAULT_CANARY, "max_failures": DEFAULT_MAX_FAILURES, "yes": False,
+    "textfile_dir": None,  # last: a new option must not take an older one's short flag
 }
+FLEET_ONLY = ("canary", "max_failures", "yes")  # only a rollout has a canary and a budget
 CHECK_ONLY = ("format", "parallel")  # a change works on one target and prints its plan
+MONITORING_ONLY = ("textfile_dir",)  # only a check has metrics to write
 # Option, environment variable, key of the `targets:` configuration section.
 MACHINE_DEFAULTS = (("hosts", "BP_INVENTORY", "inventory"),
                     ("known_hosts", "BP_KNOWN_HOSTS", "known_hosts"),
@@ -81,13 +99,18 @@ class TargetOptions:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     timeout: float = DEFAULT_COMMAND_TIMEOUT
     parallel: int = DEFAULT_PARALLEL
+    canary: int = DEFAULT_CANARY
+    max_failures: int = DEFAULT_MAX_FAILURES
+    yes: bool = False
+    textfile_dir: str | None = None
 
     @classmethod
     def build(cls, task: str, values: Mapping[str, Any],
               config: Mapping[str, Any] | None = None) -> TargetOptions:
         """From the parsed option values, with machine defaults filled in (see the module)."""
         chosen = {f.name: values[f.name] for f in fields(cls) if f.name in values}
-        for name, kind in (("connect_timeout", float), ("timeout", float), ("parallel", int)):
+        for name, kind in (("connect_timeout", float), ("timeout", float), ("parallel", int),
+                           ("canary", int), ("max_failures", int)):
             if chosen.get(name) is not None:
                 chosen[name] = kind(chosen[name])  # Invoke casts; a direct call may not
         section = dict((config or {}).get("targets") or {})
@@ -125,10 +148,14 @@ class TargetOptions:
 
 
 def option_names(kind: str) -> list[str]:
-    """The shared options of a check (``many``) or a change (``one``), in signature order."""
-    if kind not in ("many", "one"):
-        raise ValueError(f"targets must be 'many', 'one' or None, not {kind!r}")
-    return [n for n in TARGET_DEFAULTS if kind == "many" or n not in CHECK_ONLY]
+    """The shared options of a check (``many``), a rollout (``fleet``) or a one-target
+    change (``one``), in signature order."""
+    if kind not in ("many", "fleet", "one"):
+        raise ValueError(f"targets must be 'many', 'fleet', 'one' or None, not {kind!r}")
+    if kind == "fleet":
+        return [n for n in TARGET_DEFAULTS if n not in MONITORING_ONLY]
+    return [n for n in TARGET_DEFAULTS
+            if n not in FLEET_ONLY and (kind == "many" or n not in CHECK_ONLY + MONITORING_ONLY)]
 
 
 def with_target_options(fn: Callable[..., Any], kind: str, task: str,

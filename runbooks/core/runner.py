@@ -12,6 +12,7 @@ concurrently; ``finish`` renders them and sets the exit status. A task ends with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import sys
@@ -30,7 +31,8 @@ __all__ = ["COMMON_HELP", "TargetOptions", "TaskExit", "collect_report", "collec
 
 COMMON_HELP = {
     **TARGET_HELP,
-    "apply": "Make the change. Without it, only print what would change.",
+    "apply": "Make the change. Without it, only print what would change (on several "
+    "hosts: every host's plan, grouped).",
 }
 
 
@@ -38,8 +40,15 @@ class TaskExit(SystemExit):
     """The end of a task with an exit status (0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN or error)."""
 
 
-def fail(message: str, fmt: str | None = None, label: str = "BREAKING-POINT") -> TaskExit:
-    """A TaskExit after a one-line error; nagios output also gets its UNKNOWN line."""
+def fail(message: str, fmt: str | None = None, label: str = "BREAKING-POINT",
+         textfile: tuple[str, str] | None = None) -> TaskExit:
+    """A TaskExit after a one-line error; nagios output also gets its UNKNOWN line.
+
+    ``textfile`` (runbook, folder): the metrics file is replaced by one that says the
+    check could not look, so Prometheus never keeps reading the last good result.
+    """
+    if textfile:
+        _write_blind_textfile(*textfile)
     if (fmt or "").lower() == "nagios":
         print(f"{label} UNKNOWN - {message}")
     elif (fmt or "").lower() == "checkmk":
@@ -48,7 +57,16 @@ def fail(message: str, fmt: str | None = None, label: str = "BREAKING-POINT") ->
     return TaskExit(3)
 
 
-def guarded(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+def _write_blind_textfile(runbook: str, folder: str) -> None:
+    from .prometheus import write_textfile
+
+    # Best effort: the error that ended the check is printed anyway, and a folder that
+    # cannot be written is one (the next run names it).
+    with contextlib.suppress(RunbookError):
+        write_textfile(Report(runbook, runbook, targets=["localhost"]), folder)
+
+
+def guarded(fn: Callable[..., Any], label: str, runbook: str = "") -> Callable[..., Any]:
     """Run a task body; RunbookError and Ctrl-C end it with one line, not a traceback.
 
     (A reader that leaves, as in `| head`, is the program's business: see core.pipes.)
@@ -59,7 +77,9 @@ def guarded(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except RunbookError as exc:
-            raise fail(str(exc), kwargs.get("format"), label) from None
+            folder = kwargs.get("textfile_dir")
+            raise fail(str(exc), kwargs.get("format"), label,
+                       (runbook, folder) if folder and runbook else None) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             raise TaskExit(130) from None
@@ -78,7 +98,8 @@ def runbook_task(
 ) -> Callable[[Callable[..., Any]], RunbookTask]:
     """Decorator: a task with the shared option help and one-line errors.
 
-    ``targets="many"`` (a check) or ``"one"`` (a change) adds the shared target
+    ``targets="many"`` (a check), ``"fleet"`` (a change rolled out over many targets,
+    core.rollout) or ``"one"`` (a change of one target) adds the shared target
     options (core.options) to the task's signature and hands the body one
     ``opts: TargetOptions``; ``defaults`` changes a shared option's default for
     this task. Its options are typed (core.entry.TypedTask): `--timeout=abc` is a
@@ -89,14 +110,16 @@ def runbook_task(
 
     def decorate(fn: Callable[..., Any]) -> RunbookTask:
         task_name = name or fn.__name__
+        runbook = ""
         if targets is not None:
             domain = fn.__module__.split(".")[1] if "." in fn.__module__ else fn.__module__
-            fn = with_target_options(fn, targets, f"{domain}.{task_name}", defaults)
+            runbook = f"{domain}.{task_name}"
+            fn = with_target_options(fn, targets, runbook, defaults)
         params = inspect.signature(fn).parameters
         merged = {k: v for k, v in COMMON_HELP.items() if k in params}
         merged.update(help or {})
-        return RunbookTask(guarded(fn, label or task_name.upper()), name=name, help=merged,
-                           iterable=iterable, positional=positional)
+        return RunbookTask(guarded(fn, label or task_name.upper(), runbook), name=name,
+                           help=merged, iterable=iterable, positional=positional)
 
     return decorate
 
@@ -140,7 +163,13 @@ def collect_report(
     return report
 
 
-def finish(report: Report, fmt: str | None) -> None:
-    """Render the report and end the task with the worst severity as exit status."""
-    code = render(report, check_format(fmt))
+def finish(report: Report, fmt: str | None, textfile_dir: str | None = None) -> None:
+    """Render the report (and write its metrics file) and end the task with the worst
+    severity as exit status."""
+    fmt = check_format(fmt)
+    if textfile_dir:
+        from .prometheus import write_textfile
+
+        write_textfile(report, textfile_dir)
+    code = render(report, fmt)
     raise TaskExit(code)

@@ -89,7 +89,7 @@ def first_packet(
     report.metrics.update(metrics(report.findings))
     report.ok_text = ok_text(report.findings)
     report.details = listing(report.findings)
-    finish(report, fmt)
+    finish(report, fmt, opts.textfile_dir)
 
 
 ns = collection("net", first_packet)

@@ -60,7 +60,7 @@ def stale_libs(
         len(f.data.get("stale_processes", [])) for f in report.findings
         if f.check == "patching.stale-libs" and not f.subject)
     report.metrics["stale_libraries"] = len(libraries)
-    finish(report, opts.format)
+    finish(report, opts.format, opts.textfile_dir)
 
 
 @runbook_task(label="PATCHING", targets="many")
@@ -89,7 +89,7 @@ def openssl(
 
     report = collect_report("patching.openssl", "OpenSSL (Heartbleed)", "", targets, work,
                             opts.parallel)
-    finish(report, opts.format)
+    finish(report, opts.format, opts.textfile_dir)
 
 
 ns = collection("patching", stale_libs, openssl)

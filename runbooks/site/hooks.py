@@ -1,9 +1,12 @@
 """MkDocs hooks: generated pages first, then badges and backlinks on every page.
 
-- before the build: render the generated pages (runbooks/site/generate.py);
+- before the build: render the generated pages (runbooks/site/generate.py) and
+  the Prometheus alerting rules (runbooks/site/alerts.py), a download on the site;
 - per page: a "verified" badge under the title of every page with executed
   blocks (from docs/data/verified.json, written by the test run), and a list
-  of the pages that link to it, so cross-links always go both ways.
+  of the pages that link to it, so cross-links always go both ways;
+- after the build: every ``runbook_url`` of the published rules file opens a
+  page and anchor of the built site, or the build fails.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ def on_pre_build(config: Any, **_: Any) -> None:
     except ValueError as exc:
         raise PluginError(str(exc)) from None
     generate(docs)
+    from runbooks.site import alerts
+
+    try:
+        alerts.write_rules(docs)
+    except ValueError as exc:  # a finding the rules cannot name or link
+        raise PluginError(f"alerting rules: {exc}") from None
     graph = link_graph(docs)
     _state["inbound"] = inbound(graph)
     # Read once per build: every page's backlinks name other pages by title.
@@ -72,6 +81,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any
         # Mid-incident, a symptom typed into search should land on what to do
         # (the runbook) before the stories and lessons that explain it.
         page.meta.setdefault("search", {}).setdefault("boost", RUNBOOK_SEARCH_BOOST)
+    if src == "monitoring/prometheus.md":
+        from runbooks.site import alerts
+
+        markdown = markdown.replace(alerts.MARKER, alerts.rules_table(src))
     badge = verified.badge(_state.get("verified", {}).get(src), console_blocks(markdown))
     if badge:
         markdown = _insert_after_h1(markdown, badge)
@@ -83,3 +96,19 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **_: Any
     if links:
         markdown += "\n\n---\n\n**Pages that link here:** " + " · ".join(links) + "\n"
     return markdown
+
+
+def on_post_build(config: Any, **_: Any) -> None:
+    """Fail the build when a runbook_url of the published rules opens no page or anchor."""
+    from mkdocs.exceptions import PluginError
+
+    from runbooks.site import alerts
+
+    site = Path(config["site_dir"])
+    rules = site / alerts.RULES_FILE
+    if not rules.is_file():
+        raise PluginError(f"alerting rules: {alerts.RULES_FILE} is not on the built site")
+    problems = alerts.missing_anchors(rules.read_text(encoding="utf-8"), site)
+    if problems:
+        raise PluginError("alerting rules: runbook_url without its page or anchor:\n  "
+                          + "\n  ".join(problems))

@@ -59,7 +59,7 @@ def check(
     report.metrics.update(metrics(report.findings))
     report.ok_text = ok_text(report.findings)
     report.details = listing(report.findings)  # the table format shows every tool
-    finish(report, fmt)
+    finish(report, fmt, opts.textfile_dir)
 
 
 ns = collection("toolchain", check)

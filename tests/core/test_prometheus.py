@@ -113,3 +113,31 @@ def test_a_real_check_prints_metrics_prometheus_can_read(tmp_path):
     assert samples["breaking_point_finding"], proc.stdout
     assert {labels["runbook"] for labels, _ in samples["breaking_point_finding"]} == {
         "mounts.audit"}
+
+
+def test_textfile_dir_writes_the_metrics_and_prints_the_chosen_format(tmp_path):
+    proc = run_task("mounts.audit", "--format", "nagios", "--textfile-dir", str(tmp_path))
+    assert proc.stdout.startswith("MOUNTS "), proc.stdout
+    written = tmp_path / "breaking_point_mounts.audit.prom"
+    samples = _samples(written.read_text())
+    assert samples["breaking_point_check_success"][0][1] == 1
+    worst = max(value for _, value in samples["breaking_point_finding"])
+    assert proc.returncode == {0: 0, 1: 1, 2: 2, 3: 3}[int(worst)]
+
+
+def test_a_check_that_fails_replaces_the_textfile_with_a_blind_one(tmp_path):
+    (tmp_path / "breaking_point_mounts.audit.prom").write_text(
+        'breaking_point_finding{check="old"} 0\n')
+    proc = run_task("mounts.audit", "--host", "bad host name", "--textfile-dir", str(tmp_path))
+    assert proc.returncode == 3 and proc.stderr.startswith("error: ")
+    samples = _samples((tmp_path / "breaking_point_mounts.audit.prom").read_text())
+    assert "breaking_point_finding" not in samples  # the last good result is gone
+    assert samples["breaking_point_check_success"] == [
+        ({"runbook": "mounts.audit", "target": "localhost"}, 0)]
+
+
+def test_a_missing_textfile_dir_is_one_line_and_unknown(tmp_path):
+    proc = run_task("mounts.audit", "--format", "nagios", "--textfile-dir",
+                    str(tmp_path / "nope"))
+    assert proc.returncode == 3
+    assert proc.stderr == f"error: --textfile-dir {tmp_path / 'nope'}: no such directory\n"

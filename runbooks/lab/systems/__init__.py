@@ -15,12 +15,25 @@ from typing import Any
 
 from .. import engine
 from ..faults import Fault
-from . import bacula, fleet, lizardfs, moosefs, moosefs4, nas, patching, rear, toolchain, vm_lvm
+from . import (
+    bacula,
+    fleet,
+    lizardfs,
+    monitoring,
+    moosefs,
+    moosefs4,
+    nas,
+    patching,
+    rear,
+    toolchain,
+    vm_lvm,
+)
 from .base import System
 
 SYSTEMS: dict[str, System] = {s.name: s for s in (
     nas.SYSTEM, moosefs.SYSTEM, moosefs4.SYSTEM, lizardfs.SYSTEM, vm_lvm.SYSTEM, bacula.SYSTEM,
     fleet.SYSTEM, patching.SYSTEM, toolchain.SYSTEM, rear.SYSTEM,
+    monitoring.SYSTEM,
 )}
 
 
@@ -48,13 +61,18 @@ def down(name: str | None = None, everything: bool = False) -> int:
     """Remove the labs started by hand (``lab.up``) of system ``name`` (all when None).
 
     Labs of running test suites and experiments are left alone unless
-    ``everything``: they clean up after themselves.
+    ``everything``: they clean up after themselves. With BP_LAB_PREFIX set, only
+    the labs of that prefix go (lab.up started them under it).
     """
     if name is not None:
         get(name)
     cl = engine.client()
     containers = engine.lab_containers(cl, name)
     networks = engine.lab_networks(cl, name)
+    prefix = os.environ.get("BP_LAB_PREFIX")
+    if prefix and not everything:
+        containers = [c for c in containers if c.name.startswith(prefix + "-")]
+        networks = [n for n in networks if n.name.startswith(prefix + "-")]
     mine = engine.owner()
     if not everything:
         containers = [c for c in containers if c.labels.get(engine.OWNER_LABEL) == mine]

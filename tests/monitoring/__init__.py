@@ -1,0 +1,1 @@
+"""Tests of the monitoring integrations: Prometheus rules and the monitoring lab."""
