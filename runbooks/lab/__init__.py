@@ -6,6 +6,8 @@ Tasks: ``lab.setup`` (engine + base image), ``lab.up``, ``lab.down``, ``lab.stat
 
 from __future__ import annotations
 
+import os
+
 from ..core.runner import collection, runbook_task
 
 
@@ -52,7 +54,8 @@ def up(c, topology, size=5):
     """
     from . import systems
 
-    facts = systems.up(topology, size=int(size))
+    # the same prefix lab.fault and lab.heal look nodes up by (BP_LAB_PREFIX, default bp)
+    facts = systems.up(topology, prefix=os.environ.get("BP_LAB_PREFIX", "bp"), size=int(size))
     print(f"{topology} ready in {facts.pop('seconds')}s")
     for key, value in facts.items():
         print(f"  {key}: {value}")

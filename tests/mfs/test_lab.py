@@ -193,7 +193,7 @@ def test_an_experiment_runs_end_to_end_and_records_its_journal(lab, tmp_path):
     assert [p["name"] for p in hypothesis["after"]] == probes
     assert all(p["status"] == "succeeded" for p in hypothesis["before"])
     kinds = {a["kind"] for a in doc["method"]}
-    assert kinds == {"action", "probe"} and "mfsfilerepair" in [a["name"] for a in doc["method"]]
+    assert kinds == {"action", "probe"} and "filerepair" in [a["name"] for a in doc["method"]]
     assert all(isinstance(a["duration"], float) and a["status"] == "succeeded"
                for a in doc["method"])
     assert [a["name"] for a in doc["rollbacks"]] == ["heal every fault"]

@@ -59,7 +59,8 @@ def run_container(cl: Any, image: str, name: str, system: str, **kwargs: Any) ->
 def lab_containers(cl: Any, system: str | None = None) -> list[Any]:
     """Every lab container, or those of one system, running or not."""
     selector = f"{LABEL}={system}" if system else LABEL
-    return cl.containers.list(all=True, filters={"label": selector})
+    # ignore_removed: another run may remove its lab between the listing and the look-up
+    return cl.containers.list(all=True, filters={"label": selector}, ignore_removed=True)
 
 
 def remove_containers(cl: Any, containers: list[Any]) -> int:
