@@ -106,8 +106,19 @@ def _provenance(lab: Any, topology: str, facts: dict[str, Any]) -> dict[str, Any
     return {"lab": topology, "images": images, "versions": versions}
 
 
+_ran_here = True  # False in pytest-xdist's controller: its workers run and record the pages
+
+
+def pytest_configure(config: Any) -> None:
+    global _ran_here
+    _ran_here = bool(hasattr(config, "workerinput")
+                     or not getattr(config.option, "numprocesses", None))
+
+
 def pytest_runtest_logreport(report: Any) -> None:
     """Count each page's console blocks that passed or failed in this run, per lab."""
+    if not _ran_here:
+        return
     path, sep, rest = report.nodeid.partition("::")
     if not sep or not path.startswith("docs/") or not rest.startswith("line:"):
         return

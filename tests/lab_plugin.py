@@ -139,3 +139,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if isinstance(item, SybilItem):
             item.add_marker(pytest.mark.lab)
+    # Parallel workers (pytest-xdist, one file per worker at a time) finish soonest when
+    # the longest files start first: the pages run in several labs, then the lab tests.
+    weights: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.partition("::")[0]
+        weights[path] = weights.get(path, 0) + _weight(item)
+    order = {path: rank for rank, path in enumerate(
+        sorted(weights, key=lambda path: -weights[path]))}
+    items.sort(key=lambda item: order[item.nodeid.partition("::")[0]])
+
+
+def _weight(item: pytest.Item) -> int:
+    """A rough cost of one test: lab starts and blocks run dominate a run's time."""
+    from runbooks.site.fences import console_runs
+
+    if item.get_closest_marker("lab") is None:
+        return 0
+    path = item.path
+    if path.suffix == ".md":
+        labs = console_runs(path.read_text(encoding="utf-8")).get(
+            int(item.nodeid.partition("line:")[2].split(",")[0] or 0)) or [None]
+        return 10 * len(labs)
+    return 10

@@ -108,6 +108,13 @@ def build_image() -> Path:
     target = image_dir()
     if (target / "root.img").is_file():
         return target
+    with engine.machine_lock(f"vm-{TOPOLOGY}"):
+        if not (target / "root.img").is_file():  # built by another process meanwhile
+            _build_image(target)
+    return target
+
+
+def _build_image(target: Path) -> None:
     engine.log(f"building the {TOPOLOGY} VM image (debootstrap, about 2 minutes)")
     start = time.monotonic()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +137,6 @@ def build_image() -> Path:
               str(staging / "root.img"), ROOT_SIZE], "mkfs.ext4 of the VM root")
         staging.rename(target)
     engine.log(f"{TOPOLOGY} image built in {time.monotonic() - start:.0f}s")
-    return target
 
 
 def _free_port() -> int:

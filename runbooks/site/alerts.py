@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -320,7 +321,9 @@ def write_rules(docs_dir: Path) -> str:
     path = docs_dir / RULES_FILE
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # readers see it whole
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
     return text
 
 

@@ -9,6 +9,7 @@ tests call it directly. A page is rewritten only when its text changes, so
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,10 @@ def _write_if_changed(path: Path, text: str) -> bool:
     if path.exists() and path.read_text() == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    # Whole or not at all: another build (a parallel test) may be reading the page.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text)
+    partial.replace(path)
     return True
 
 

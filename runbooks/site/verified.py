@@ -7,7 +7,9 @@ blocks but no passing record says so plainly.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +29,15 @@ def load(docs_dir: Path) -> dict[str, Any]:
 def record(docs_dir: Path, pages: dict[str, dict[str, Any]]) -> Path:
     """Merge this run's page results into the record (pages not run keep theirs)."""
     path = docs_dir / VERIFIED_FILE
-    merged = {**load(docs_dir), **pages}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"pages": dict(sorted(merged.items()))}, indent=2) + "\n")
+    # Parallel test workers each record their own pages: merge one at a time.
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {**load(docs_dir), **pages}
+        text = json.dumps({"pages": dict(sorted(merged.items()))}, indent=2) + "\n"
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text)
+        partial.replace(path)  # a site build reading it meanwhile sees old or new, whole
     return path
 
 

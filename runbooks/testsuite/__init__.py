@@ -5,9 +5,12 @@ from __future__ import annotations
 import shlex
 import sys
 
-from ..core.runner import TaskExit, runbook_task
+from ..core.runner import TaskExit, fail, runbook_task
 
 PY = shlex.quote(sys.executable)
+# Lab tests spend most of their time waiting on containers, so on 2 cores three
+# workers overlap that waiting without starving the labs of CPU.
+DEFAULT_WORKERS = 3
 
 
 @runbook_task(
@@ -16,15 +19,23 @@ PY = shlex.quote(sys.executable)
         "unit": "Only tests that need no Docker engine (parsers, renderers, targets).",
         "k": "Only tests matching this pytest -k expression.",
         "pytest_args": "Extra arguments passed to pytest as they are.",
+        "workers": "Test files run in this many parallel processes (default 3: lab tests "
+                   "mostly wait on containers); 1 runs them one after the other.",
     },
 )
-def test(c, unit=False, k=None, pytest_args=""):
+def test(c, unit=False, k=None, pytest_args="", workers=DEFAULT_WORKERS):
     """Run the whole test suite: unit tests, lab tests in containers, and every doc block.
 
     Lab tests need a Docker engine and the base image (`invoke lab.setup`);
-    without them they fail loudly rather than skip.
+    without them they fail loudly rather than skip. Each test file runs whole in one
+    worker, in its own labs, so files never share a lab.
     """
+    if workers < 1:
+        raise fail("test: --workers must be 1 or more")
     args = [PY, "-m", "pytest"]
+    if workers > 1:
+        # one file per worker at a time, in the order the suite sorts them (longest first)
+        args += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     if unit:
         args += ["-m", shlex.quote("not lab")]
     if k:

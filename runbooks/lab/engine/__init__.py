@@ -13,7 +13,7 @@ The names most callers need are re-exported here: ``engine.client()``.
 from __future__ import annotations
 
 from .baseimage import BASE_IMAGE, debian_mirror, ensure_base_image
-from .common import REPO_ROOT, STATE_DIR, LabError, log, wait_until
+from .common import REPO_ROOT, STATE_DIR, LabError, log, machine_lock, wait_until
 from .containers import (
     LABEL,
     OWNER_LABEL,
@@ -38,6 +38,7 @@ __all__ = [
     "BASE_IMAGE", "LABEL", "OWNER_LABEL", "REPO_ROOT", "STATE_DIR", "LabError",
     "apt_install", "build_image", "client", "debian_mirror", "enable_ssh", "ensure_base_image",
     "ensure_engine", "exec_checked", "lab_containers", "lab_key", "lab_networks", "log",
+    "machine_lock",
     "network", "owner", "put_file", "reap_orphans", "remove_containers", "remove_networks",
     "repo_mount", "run_container", "running", "ssh_access", "ssh_banner", "wait_for_sshd",
     "wait_until",

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import LabError, log, run
+from .common import LabError, log, machine_lock, run
 from .daemon import apt_install, client
 
 BASE_IMAGE = "debian:bookworm"
@@ -60,6 +60,12 @@ def ensure_base_image(cl: Any | None = None) -> None:
     cl = cl or client()
     if image_exists(cl, BASE_IMAGE):
         return
+    with machine_lock("image-debian-bookworm"):
+        if not image_exists(cl, BASE_IMAGE):
+            _debootstrap_base(cl)
+
+
+def _debootstrap_base(cl: Any) -> None:
     if not shutil.which("debootstrap"):
         apt_install(["debootstrap"])
     mirror = debian_mirror()

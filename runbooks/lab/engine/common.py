@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,35 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 STATE_DIR = Path(os.environ.get("BP_STATE_DIR", Path.home() / ".local/state/breaking-point"))
 
 
+def cache_dir() -> Path:
+    """The machine's lab cache: downloaded sources and wheels, and the build locks."""
+    return Path(os.environ.get("BP_CACHE_DIR") or Path.home() / ".cache/breaking-point")
+
+
 class LabError(RunbookError):
     """The lab cannot do what was asked (no engine, image build failed, not ready)."""
+
+
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """Hold the machine-wide lock ``name`` (an flock), e.g. while building one image.
+
+    Parallel test workers and a second shell may ask for the same image at once;
+    the second waits for the first build and then finds the image, instead of
+    building it again (LizardFS takes 17 minutes on 2 cores).
+    """
+    locks = cache_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{name}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another process that holds the {name} lock")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def log(message: str) -> None:

@@ -8,7 +8,6 @@ starts FROM it, and the base's tag is part of their digest.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 
 from . import sources
 from .baseimage import ensure_base_image, image_exists
-from .common import LabError, log, run
+from .common import LabError, cache_dir, log, machine_lock, run
 from .containers import LABEL
 from .daemon import client
 
@@ -34,7 +33,7 @@ CONTAINER_PYTHON_PACKAGES = ("invoke", "rich", "markdown-it-py", "mdurl", "pygme
 
 
 def _wheel_cache() -> Path:
-    return Path(os.environ.get("BP_CACHE_DIR", Path.home() / ".cache/breaking-point")) / "wheels"
+    return cache_dir() / "wheels"
 
 
 def _pinned_requirements() -> list[str]:
@@ -52,6 +51,15 @@ def download_wheels(dest: Path) -> None:
     pins = _pinned_requirements()
     cache = _wheel_cache()
     stamp = cache / ("stamp-" + hashlib.sha256(" ".join(pins).encode()).hexdigest()[:12])
+    with machine_lock("wheels"):
+        _download_pins(pins, cache, stamp)
+    dest.mkdir(parents=True, exist_ok=True)
+    for wheel in cache.glob("*.whl"):
+        shutil.copy2(wheel, dest / wheel.name)
+    (dest / "requirements.txt").write_text("\n".join(pins) + "\n")
+
+
+def _download_pins(pins: list[str], cache: Path, stamp: Path) -> None:
     if not stamp.exists():
         log(f"downloading wheels: {' '.join(pins)}")
         cache.mkdir(parents=True, exist_ok=True)
@@ -61,10 +69,6 @@ def download_wheels(dest: Path) -> None:
             "pip download",
         )
         stamp.touch()
-    dest.mkdir(parents=True, exist_ok=True)
-    for wheel in cache.glob("*.whl"):
-        shutil.copy2(wheel, dest / wheel.name)
-    (dest / "requirements.txt").write_text("\n".join(pins) + "\n")
 
 
 def _context_digest(directory: Path, base: str = "") -> str:
@@ -98,6 +102,14 @@ def build_image(name: str, cl: Any | None = None) -> str:
     tag = f"{IMAGE_PREFIX}/{name}:{_context_digest(source, buildargs.get(LAB_BASE_ARG, ''))}"
     if image_exists(cl, tag):
         return tag
+    with machine_lock(f"image-{name}"):
+        if not image_exists(cl, tag):  # another process may have built it meanwhile
+            _build(name, tag, source, dockerfile, buildargs, cl)
+    return tag
+
+
+def _build(name: str, tag: str, source: Path, dockerfile: str, buildargs: dict[str, str],
+           cl: Any) -> None:
     ensure_base_image(cl)
     with tempfile.TemporaryDirectory(prefix="bp-build-") as ctx:
         shutil.copytree(source, ctx, dirs_exist_ok=True)
@@ -114,4 +126,3 @@ def build_image(name: str, cl: Any | None = None) -> str:
             if line.startswith("Step "):
                 log(f"  {line}")
         log(f"image {tag} built in {time.monotonic() - start:.0f}s")
-    return tag

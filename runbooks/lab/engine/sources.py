@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .common import LabError, log
+from .common import cache_dir as lab_cache_dir
 
 SOURCES_FILE = "sources.txt"
 SOURCES_VARIABLE = "BP_LAB_SOURCES"
@@ -54,8 +55,7 @@ def read_sources(image_dir: Path) -> list[SourceArchive]:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("BP_CACHE_DIR") or str(Path.home() / ".cache/breaking-point")
-    return Path(base) / "sources"
+    return lab_cache_dir() / "sources"
 
 
 def sha256_of(path: Path) -> str:
