@@ -1,12 +1,27 @@
 """Verified badges: from the test run's record to the page, and plain when unverified."""
 
 import json
+import multiprocessing
+from pathlib import Path
 
 from runbooks.site import verified
 from tests import helpers
 
 ENTRY = {"when": "2026-11-25 21:00 UTC", "status": "passed", "passed": 3, "failed": 0,
          "lab": "nas", "images": ["bp-lab/nas:abc"], "versions": {"e2fsprogs": "1.47.0-2"}}
+
+
+def _record_many(docs: str, worker: int) -> None:
+    for n in range(40):
+        verified.record(Path(docs), {f"w{worker}-{n}.md": ENTRY})
+
+
+def test_parallel_workers_recording_at_once_lose_no_page(tmp_path):
+    # pytest-xdist workers each record their pages when they finish, possibly together
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        pool.starmap(_record_many, [(str(tmp_path), w) for w in range(3)])
+    pages = verified.load(tmp_path)
+    assert len(pages) == 120 and pages["w2-39.md"] == ENTRY
 
 
 def test_passing_page_names_date_images_and_versions():
