@@ -37,7 +37,8 @@ class FileVerdict:
     endangered: int
     undergoal: int
     level: int | None = None  # MooseFS 4: the class's redundancy level, when known
-    levels: bool = False  # judged by redundancy level (MooseFS 4)
+    levels: bool = False  # judged by redundancy level (MooseFS 4, LizardFS xor/ec goals)
+    goal_word: str = "storage class"  # what the setting is called: LizardFS calls it goal
 
     @property
     def severity(self) -> Severity:
@@ -72,12 +73,44 @@ def classify_levels(path: str, check: parse.CheckFile, sclass: int | str | None)
                        wanted, levels=True)
 
 
-def chunk_level(chunk: parse.Chunk) -> int | None:
-    """MooseFS 4: a chunk's redundancy level from mfsfileinfo, None when it cannot be read.
+def classify_slices(path: str, chunks: list[parse.Chunk], goal: int | str | None,
+                    check: parse.CheckFile) -> FileVerdict | None:
+    """LizardFS xor/ec goals, judged from fileinfo's parts by redundancy level.
 
-    Full copies give copies - 1; EC parts give parts beyond the data parts (4 or 8).
+    ``lizardfs checkfile`` counts a complete xor or ec chunk as "1 copy", healthy or
+    one part short alike, so its histogram cannot tell them apart. None when no chunk
+    of the file is sliced (plain copies: the histogram is right). A plain chunk of a
+    file whose goal is being converted counts at copies - 1.
+    """
+    kinds = [c.slice for c in chunks if not c.empty and c.slice]
+    if not kinds:
+        return None
+    levels: dict[int, int] = {}
+    lost = 0
+    for chunk in chunks:
+        if chunk.empty:
+            continue
+        level = chunk_level(chunk)
+        if level is None:
+            lost += 1
+        else:
+            levels[level] = levels.get(level, 0) + 1
+    wanted = max(kind.parity for kind in kinds if kind)
+    undergoal = sum(n for level, n in levels.items() if 0 < level < wanted)
+    return FileVerdict(path, goal, check.chunks, lost, levels.get(0, 0), undergoal, wanted,
+                       levels=True, goal_word="goal")
+
+
+def chunk_level(chunk: parse.Chunk) -> int | None:
+    """A chunk's redundancy level from fileinfo, None when it cannot be read.
+
+    Full copies give copies - 1; MooseFS 4 EC parts and LizardFS xor/ec parts give
+    the distinct valid parts beyond the data parts.
     """
     level = chunk.valid_copies - 1
+    if chunk.slice:
+        sliced = chunk.slice_level()
+        level = max(level, -1 if sliced is None else sliced)
     parts = [c.part for c in chunk.copies if c.valid and c.part]
     for kind, data in (("F", 4), ("E", 8)):
         count = sum(1 for p in parts if p[1:2] == kind)
@@ -91,9 +124,9 @@ def _plural(n: int, word: str) -> str:
 
 
 def _chunk_data(chunks: list[parse.Chunk], goal: int | str | None,
-                levels: bool = False) -> list[dict[str, Any]]:
+                levels: bool = False, level: int | None = None) -> list[dict[str, Any]]:
     if levels:
-        return _chunk_data_levels(chunks, goal)
+        return _chunk_data_levels(chunks, goal, level)
     wanted = goal if isinstance(goal, int) else 1
     rows = []
     for chunk in chunks:
@@ -109,9 +142,11 @@ def _row(chunk: parse.Chunk) -> dict[str, Any]:
             "copies": [{"server": c.server, "status": c.status} for c in chunk.copies]}
 
 
-def _chunk_data_levels(chunks: list[parse.Chunk], sclass: int | str | None) -> list[dict[str, Any]]:
-    """MooseFS 4: the chunks below the class's level (level 1 when the class is unknown)."""
-    wanted = parse.class_level(sclass)
+def _chunk_data_levels(chunks: list[parse.Chunk], sclass: int | str | None,
+                       wanted: int | None = None) -> list[dict[str, Any]]:
+    """The chunks below the wanted redundancy level: given (LizardFS slices) or read from
+    MooseFS 4's class name (level 1 when the class is unknown)."""
+    wanted = parse.class_level(sclass) if wanted is None else wanted
     floor = 1 if wanted is None else wanted
     rows = []
     for chunk in chunks:
@@ -156,11 +191,12 @@ def _message(verdict: FileVerdict, details: list[dict[str, Any]]) -> str:
 def _goal_text(verdict: FileVerdict) -> str:
     if not verdict.levels:
         return f"goal {verdict.goal}" if verdict.goal is not None else "goal unknown"
+    word = verdict.goal_word
     if verdict.goal is None:
-        return "storage class unknown"
+        return f"{word} unknown"
     if verdict.level is None:
-        return f"storage class {verdict.goal}"
-    return f"storage class {verdict.goal}: redundancy level {verdict.level}"
+        return f"{word} {verdict.goal}"
+    return f"{word} {verdict.goal}: redundancy level {verdict.level}"
 
 
 def judge_tree(data: TreeData, target: str) -> tuple[list[Finding], dict[str, int]]:
@@ -179,14 +215,16 @@ def judge_tree(data: TreeData, target: str) -> tuple[list[Finding], dict[str, in
                                     f"could not check: {reason}", page=PAGE,
                                     data={"root": data.root}))
             continue
-        verdict = classify(path, check, goal)
+        chunks = data.details.get(path)
+        verdict = ((isinstance(chunks, list) and classify_slices(path, chunks, goal, check))
+                   or classify(path, check, goal))
         totals["chunks"] += verdict.chunks
         for key in ("missing", "endangered", "undergoal"):
             totals[key] += getattr(verdict, key)
         if verdict.severity is Severity.OK:
             continue
-        chunks = data.details.get(path)
-        details = _chunk_data(chunks, goal, verdict.levels) if isinstance(chunks, list) else []
+        details = (_chunk_data(chunks, goal, verdict.levels, verdict.level)
+                   if isinstance(chunks, list) else [])
         findings.append(_file_finding(verdict, details, target, data.root))
     if not findings:
         findings.append(Finding(

@@ -39,12 +39,38 @@ _COPY_LINE = re.compile(
     r"^\s+copy (?P<n>\d+): (?P<server>\S+)(?: \(status:(?P<status>[A-Z ,]+?)\))?"
     r"(?: (?P<part>part \d+/\d+ of \S+))?\s*$"
 )
+NOTE_TOO_FEW_PARTS = "not enough parts available"  # LizardFS xor/ec chunks
 _FILEINFO_NOTES = (
     "no valid copies !!!",
     "copies have different checksums !!!",
     "no chunks - empty file",
-    "not enough parts available",  # LizardFS xor/ec chunks
+    NOTE_TOO_FEW_PARTS,
 )
+_SLICE = re.compile(r"part (?P<index>\d+)/(?P<parts>\d+) of "
+                    r"(?P<type>xor(?P<xor>\d+)|ec\((?P<k>\d+),(?P<m>\d+)\))")
+
+
+@dataclass(frozen=True)
+class LizardSlice:
+    """A LizardFS slice type from a fileinfo part: ``xorN`` (N data parts and one
+    parity part) or ``ec(K,M)`` (K data parts, M parity parts). Equal for every part
+    of one chunk; ``index`` (1-based) is left out of comparisons."""
+
+    type: str
+    data: int
+    parity: int
+    index: int = field(default=0, compare=False)
+
+    @classmethod
+    def of(cls, part: str) -> LizardSlice | None:
+        match = _SLICE.fullmatch(part)
+        if not match:
+            return None
+        if match.group("xor"):
+            data, parity = int(match.group("xor")), 1
+        else:
+            data, parity = int(match.group("k")), int(match.group("m"))
+        return cls(match.group("type"), data, parity, int(match.group("index")))
 
 
 @dataclass
@@ -73,7 +99,14 @@ class CheckFile:
 class Copy:
     server: str
     status: str  # VALID, WRONG VERSION, INVALID, MARKED FOR REMOVAL, ... ("" if not shown)
-    part: str = ""  # MooseFS 4 EC part (DF0-DF3/CF0.. for EC4, DE0-DE7/CE0.. for EC8)
+    # MooseFS 4 EC part (DF0-DF3/CF0.. for EC4, DE0-DE7/CE0.. for EC8), or a LizardFS
+    # slice part ("part 1/3 of xor2", "part 2/3 of ec(2,1)")
+    part: str = ""
+
+    @property
+    def slice(self) -> LizardSlice | None:
+        """The LizardFS xor/ec slice this part belongs to, None for anything else."""
+        return LizardSlice.of(self.part)
 
     @property
     def valid(self) -> bool:
@@ -107,8 +140,24 @@ class Chunk:
 
     @property
     def unrecoverable(self) -> bool:
-        """MooseFS 4 says it: no valid copy and too few EC parts to rebuild one."""
-        return NOTE_UNRECOVERABLE in self.notes
+        """The tool says it: no valid copy and too few parts to rebuild one (MooseFS 4's
+        EC parts, LizardFS's xor and ec parts)."""
+        return NOTE_UNRECOVERABLE in self.notes or NOTE_TOO_FEW_PARTS in self.notes
+
+    @property
+    def slice(self) -> LizardSlice | None:
+        """LizardFS: the xor/ec slice type of the chunk's parts, None for plain copies."""
+        return next((c.slice for c in self.copies if c.slice), None)
+
+    def slice_level(self) -> int | None:
+        """LizardFS: how many more lost parts an xor/ec chunk survives; None when it
+        cannot be read (fewer distinct valid parts than data parts) or has no slice."""
+        kind = self.slice
+        if kind is None or self.unrecoverable:
+            return None
+        present = {c.slice.index for c in self.copies if c.valid and c.slice == kind}
+        level = len(present) - kind.data
+        return level if level >= 0 else None
 
     @property
     def read_as_zeros(self) -> bool:
@@ -260,7 +309,8 @@ def parse_fileinfo(text: str, paths: Sequence[str]) -> dict[str, list[Chunk] | P
                 if not chunks:
                     raise ParseError(f"mfsfileinfo: copy line before any chunk: {line.strip()!r}")
                 status = " ".join((match.group("status") or "").replace(" ,", ",").split())
-                chunks[-1].copies.append(Copy(match.group("server"), status))
+                chunks[-1].copies.append(Copy(match.group("server"), status,
+                                              match.group("part") or ""))
             elif line.strip() in _FILEINFO_NOTES and chunks:
                 chunks[-1].notes.append(line.strip())
         parsed[path] = chunks
@@ -277,6 +327,8 @@ def parse_getgoal(text: str, paths: Sequence[str]) -> dict[str, int | str | Path
             parsed[path] = int(value)
         elif value.startswith("'") and value.endswith("'") and len(value) > 1:
             parsed[path] = value[1:-1]
+        elif re.fullmatch(r"\w+", value):  # LizardFS prints a named goal bare: "xor2"
+            parsed[path] = value
         else:
             parsed[path] = PathError(value)
     return parsed

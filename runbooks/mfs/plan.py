@@ -85,9 +85,11 @@ def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True,
     for chunk in chunks:
         if chunk.empty:
             continue
-        if read_as_zeros and not chunk.valid_copies and _readable_parts(chunk):
+        if not chunk.valid_copies and _readable_parts(chunk):
+            kind = chunk.slice
             actions.append(ChunkAction(chunk.index, chunk.hex_id, "unchanged",
-                                       f"{chunk.valid_parts} valid EC parts"))
+                                       f"{chunk.valid_parts} valid {kind.type} parts"
+                                       if kind else f"{chunk.valid_parts} valid EC parts"))
             continue
         valid = chunk.valid_copies
         wrong = [c for c in chunk.copies if c.wrong_version]
@@ -107,9 +109,12 @@ def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True,
                                        ZEROS.replace("no copy at all", invalid_note)
                                        if invalid_note else ZEROS))
         elif not lists_stale_copies:
+            kind = chunk.slice
+            short = (f"only {chunk.valid_parts} of the {kind.data} {kind.type} parts it needs "
+                     "to be read; " if kind else "")
             actions.append(ChunkAction(
                 chunk.index, chunk.hex_id, "erase",
-                "no valid copy listed: an older version, if a chunkserver holds one, would "
+                f"{short}no valid copy listed: an older version, if a chunkserver holds one, would "
                 "be promoted (filerepair -c does only that); otherwise the chunk would be "
                 "deleted and read as zeros"))
         else:
@@ -121,7 +126,8 @@ def chunk_actions(chunks: list[Chunk], lists_stale_copies: bool = True,
 
 
 def _readable_parts(chunk: Chunk) -> bool:
-    """MooseFS 4: enough valid EC parts to read the chunk (the tool says when not)."""
+    """Enough valid parts (MooseFS 4 EC, LizardFS xor/ec) to read the chunk; the tool
+    says when there are not."""
     return bool(chunk.valid_parts) and not chunk.unrecoverable
 
 

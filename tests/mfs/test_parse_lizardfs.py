@@ -8,7 +8,7 @@ import pytest
 from runbooks.core.errors import ParseError
 from runbooks.core.findings import Severity
 from runbooks.mfs import collect, parse
-from runbooks.mfs.judge import judge_cluster
+from runbooks.mfs.judge import judge_cluster, judge_tree
 from runbooks.mfs.plan import FilePlan, chunk_actions, refusals
 from runbooks.mounts.parse import parse_mounts
 from tests.helpers import DATA
@@ -218,3 +218,78 @@ def test_a_defective_list_older_than_the_chunks_state_names_no_missing_file():
     assert [f.check for f in findings if f.check == "mfs.missing"] == []
     assert findings[0].severity is Severity.WARN
     assert "names 3 files unavailable, but no chunk is lost now" in findings[0].message
+
+
+# Capture 3 (FORMATS.md): an xor2 and an ec(2,1) file, healthy, with cs1 stopped, and with
+# cs1 and cs3 stopped.
+SLICED = ["/mnt/mfs/x/f1", "/mnt/mfs/e/f1"]
+SLICE_STATES = ("healthy", "cs1-stopped", "cs1-cs3-stopped")
+
+
+def sliced(kind: str, state: str) -> str:
+    return captured(f"slices-{kind}-{state}")
+
+
+def sliced_tree(state: str) -> collect.TreeData:
+    goals = parse.parse_getgoal(captured("slices-getgoal"), SLICED)
+    checks = parse.parse_checkfile(sliced("checkfile", state), SLICED)
+    infos = parse.parse_fileinfo(sliced("fileinfo", state), SLICED)
+    at_risk = [p for p in SLICED if collect.needs_detail(checks[p], goals[p])]
+    return collect.TreeData("/mnt/mfs", SLICED, goals, checks, {p: infos[p] for p in at_risk})
+
+
+def test_sliced_parts_are_parts_not_copies_with_their_slice_type():
+    infos = parse.parse_fileinfo(sliced("fileinfo", "healthy"), SLICED)
+    (xor,), (ec,) = infos[SLICED[0]], infos[SLICED[1]]
+    assert xor.valid_copies == ec.valid_copies == 0
+    assert xor.valid_parts == ec.valid_parts == 3
+    assert (xor.slice.type, xor.slice.data, xor.slice.parity) == ("xor2", 2, 1)
+    assert (ec.slice.type, ec.slice.data, ec.slice.parity) == ("ec(2,1)", 2, 1)
+    assert sorted(c.slice.index for c in xor.copies) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(("state", "level"), list(zip(SLICE_STATES, (1, 0, None), strict=True)))
+def test_a_sliced_chunk_level_counts_distinct_parts_beyond_the_data_parts(state, level):
+    infos = parse.parse_fileinfo(sliced("fileinfo", state), SLICED)
+    for path in SLICED:
+        (chunk,) = infos[path]
+        assert chunk.slice_level() == level
+        assert chunk.unrecoverable is (level is None)
+
+
+def test_checkfile_cannot_tell_a_healthy_sliced_chunk_from_one_short_of_a_part():
+    # why the audit reads fileinfo for these files instead of the copy histogram
+    for state in SLICE_STATES[:2]:
+        checks = parse.parse_checkfile(sliced("checkfile", state), SLICED)
+        assert [checks[p].copies for p in SLICED] == [{1: 1}, {1: 1}]
+
+
+@pytest.mark.parametrize(("state", "severity", "counts"), [
+    ("healthy", Severity.OK, (0, 0)),
+    ("cs1-stopped", Severity.WARN, (0, 2)),
+    ("cs1-cs3-stopped", Severity.CRIT, (2, 0)),
+])
+def test_the_audit_judges_sliced_goals_by_parts(state, severity, counts):
+    findings, totals = judge_tree(sliced_tree(state), "client")
+    assert max(f.severity for f in findings) is severity
+    assert (totals["missing"], totals["endangered"]) == counts
+    if severity is Severity.WARN:  # LizardFS prints a named goal bare: "PATH: xor2"
+        assert [f.message for f in findings] == [
+            "1 chunk at redundancy level 0 (goal xor2: redundancy level 1, file has 1 chunk)",
+            "1 chunk at redundancy level 0 (goal ec21: redundancy level 1, file has 1 chunk)"]
+
+
+def test_the_master_counts_sliced_chunks_by_goal_name_as_the_audit_does():
+    healthy = parse.parse_lizardfs_health(sliced("chunks-health", "healthy"))
+    lost = parse.parse_lizardfs_health(sliced("chunks-health", "cs1-cs3-stopped"))
+    assert healthy["xor2"] == {"safe": 1, "endangered": 0, "lost": 0}
+    assert lost["ec21"] == {"safe": 0, "endangered": 0, "lost": 1}
+
+
+def test_repair_plan_keeps_a_readable_sliced_chunk_and_names_the_parts_an_unreadable_lacks():
+    for state, action in (("healthy", "unchanged"), ("cs1-stopped", "unchanged"),
+                          ("cs1-cs3-stopped", "erase")):
+        infos = parse.parse_fileinfo(sliced("fileinfo", state), SLICED)
+        (xor,) = chunk_actions(infos[SLICED[0]], collect.LIZARDFS.lists_stale_copies)
+        assert xor.action == action, (state, xor)
+    assert xor.detail.startswith("only 1 of the 2 xor2 parts it needs to be read")
