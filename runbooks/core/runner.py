@@ -66,7 +66,33 @@ def _write_blind_textfile(runbook: str, folder: str) -> None:
         write_textfile(Report(runbook, runbook, targets=["localhost"]), folder)
 
 
-def guarded(fn: Callable[..., Any], label: str, runbook: str = "") -> Callable[..., Any]:
+HELP_FLAGS = ("-h", "--help")
+
+
+def _help_asked(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a positional argument took ``--help``: Invoke's parser hands the flag to a
+    task's missing positional argument (``invoke mfs.audit --help``) instead of helping."""
+    try:
+        bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        return False
+    required = [p.name for p in inspect.signature(fn).parameters.values()
+                if p.default is inspect.Parameter.empty][1:]  # [0] is the context
+    return any(bound.get(name) in HELP_FLAGS for name in required)
+
+
+def _show_help(cli_name: str) -> TaskExit:
+    """The program's own help for this task, as `PROGRAM --help TASK` prints it."""
+    import subprocess
+
+    task = next((t for t in sys.argv[1:] if t == cli_name or t.endswith("." + cli_name)),
+                cli_name)
+    program = [sys.executable, sys.argv[0]] if sys.argv[0].endswith(".py") else sys.argv[:1]
+    return TaskExit(subprocess.run([*program, "--help", task], check=False).returncode)
+
+
+def guarded(fn: Callable[..., Any], label: str, runbook: str = "",
+            cli_name: str = "") -> Callable[..., Any]:
     """Run a task body; RunbookError and Ctrl-C end it with one line, not a traceback.
 
     (A reader that leaves, as in `| head`, is the program's business: see core.pipes.)
@@ -74,6 +100,8 @@ def guarded(fn: Callable[..., Any], label: str, runbook: str = "") -> Callable[.
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if cli_name and _help_asked(fn, args, kwargs):
+            raise _show_help(cli_name)
         try:
             return fn(*args, **kwargs)
         except RunbookError as exc:
@@ -118,7 +146,8 @@ def runbook_task(
         params = inspect.signature(fn).parameters
         merged = {k: v for k, v in COMMON_HELP.items() if k in params}
         merged.update(help or {})
-        return RunbookTask(guarded(fn, label or task_name.upper(), runbook), name=name,
+        return RunbookTask(guarded(fn, label or task_name.upper(), runbook,
+                                   task_name.replace("_", "-")), name=name,
                            help=merged, iterable=iterable, positional=positional)
 
     return decorate
