@@ -32,7 +32,7 @@ def test(c, unit=False, k=None, pytest_args="", workers=DEFAULT_WORKERS):
     """
     if workers < 1:
         raise fail("test: --workers must be 1 or more")
-    args = [PY, "-m", "pytest"]
+    args = [PY, "-m", "pytest", "--durations=15"]  # the slowest tests, in every run's log
     if workers > 1:
         # one file per worker at a time, in the order the suite sorts them (longest first)
         args += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
