@@ -22,6 +22,7 @@ from . import (
     monitoring,
     moosefs,
     moosefs4,
+    nagios,
     nas,
     patching,
     rear,
@@ -33,7 +34,7 @@ from .base import System
 SYSTEMS: dict[str, System] = {s.name: s for s in (
     nas.SYSTEM, moosefs.SYSTEM, moosefs4.SYSTEM, lizardfs.SYSTEM, vm_lvm.SYSTEM, bacula.SYSTEM,
     fleet.SYSTEM, patching.SYSTEM, toolchain.SYSTEM, rear.SYSTEM,
-    monitoring.SYSTEM,
+    monitoring.SYSTEM, nagios.SYSTEM,
 )}
 
 
