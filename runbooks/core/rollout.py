@@ -446,29 +446,36 @@ async def _fleet(change: FleetChange, targets: list[Target], opts: TargetOptions
     if not apply:
         return EXIT_FAILED if unplanned else EXIT_DONE
     rollout = Rollout(change, hosts, opts, out)
+    try:
+        return await _start(rollout, unplanned, len(targets) > 1)
+    finally:
+        if json_out:  # every ending of an --apply run gives its data, "not started" too
+            print(json.dumps(rollout_data(rollout), indent=2))
+
+
+async def _start(rollout: Rollout, unplanned: list[Host], several: bool) -> int:
+    """The rollout of planned hosts, unless the budget, the plans or the operator stop it."""
+    hosts, opts, out = rollout.hosts, rollout.opts, rollout.out
     if len(unplanned) > opts.max_failures:
         for host in hosts:
             if host.state == "change":
                 host.state = "untouched"
                 await _close(host.target)
-        out.write(f"\nnot started: {len(unplanned)} hosts could not be planned, more than "
-                  f"--max-failures {opts.max_failures}; nothing changed\n")
+        rollout.stopped = (f"not started: {len(unplanned)} hosts could not be planned, "
+                           f"more than --max-failures {opts.max_failures}")
+        out.write(f"\n{rollout.stopped}; nothing changed\n")
         return EXIT_FAILED
     if not any(h.state == "change" for h in hosts):
         out.write("nothing to change on any host\n")
         return EXIT_FAILED if unplanned else EXIT_DONE
-    if len(targets) > 1 and not _confirm(
-            f"\nchange the canary {opts.canary} host(s) now?", opts.yes):
+    if several and not _confirm(f"\nchange the canary {opts.canary} host(s) now?", opts.yes):
         for host in hosts:
             await _close(host.target)
+        rollout.stopped = "not confirmed"
         out.write("not confirmed: nothing changed\n")
         return EXIT_REFUSED
     out.write("\n")
-    try:
-        return await _apply(rollout)
-    finally:
-        if (opts.format or "").lower() == "json":
-            print(json.dumps(rollout_data(rollout), indent=2))
+    return await _apply(rollout)
 
 
 def rollout_data(rollout: Rollout) -> dict[str, Any]:
@@ -476,7 +483,7 @@ def rollout_data(rollout: Rollout) -> dict[str, Any]:
     hosts = {h.name: {"state": h.state, "why": h.why, "change": h.change_id or None,
                       "canary": h.canary} for h in rollout.hosts}
     return {**plan_data(rollout.change, rollout.hosts),
-            "rollout": {"id": rollout.rollout_id, "stopped": rollout.stopped,
+            "rollout": {"id": rollout.rollout_id or None, "stopped": rollout.stopped,
                         "failures": rollout.failures, "hosts": hosts}}
 
 

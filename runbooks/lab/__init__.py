@@ -68,7 +68,7 @@ def up(c, topology, size=5):
         "node": "Lab node: a container name, a MooseFS role (master, cs1..cs4, client), "
         "a fleet host (host01...) or a Bacula daemon (dir, sd, fd1, fd2).",
         "kind": "stop | kill | isolate | first-packet-drop | fill-disk | lose-chunks | "
-        "slow | wrong-host-key | cancel-job.",
+        "slow | wrong-host-key | chmod-fails | barrier-off | cancel-job.",
     },
 )
 def fault(c, node, kind):
@@ -80,9 +80,11 @@ def fault(c, node, kind):
     in the MooseFS story; fill-disk leaves a chunkserver no free byte;
     lose-chunks restarts a chunkserver with an empty chunk folder, as after a
     disk swap (the old folder is kept, so heal brings the chunks back); slow
-    rate-limits a node; wrong-host-key gives a fleet host new SSH host keys.
-    Fleet hosts (host01...) take stop/kill (sshd), isolate, first-packet-drop,
-    slow and wrong-host-key. Bacula daemons (dir, sd, fd1, fd2) take stop and
+    rate-limits a node; wrong-host-key gives a fleet host new SSH host keys;
+    chmod-fails makes every chmod on a fleet host fail, as on a read-only /etc
+    (a change that fails half-way). Fleet hosts (host01...) take stop/kill
+    (sshd), isolate, first-packet-drop, slow, wrong-host-key and chmod-fails.
+    The monitoring lab's nas takes barrier-off. Bacula daemons (dir, sd, fd1, fd2) take stop and
     kill; fill-disk fills the storage daemon's volume folder, and
     cancel-job (dir) starts a job and cancels it while it runs.
     """

@@ -39,6 +39,22 @@ def touch_plan(target, folder: Path, fail: bool = False) -> Plan:
     return plan
 
 
+def run_waves(state: Path, count: int, fail: str = "", asked: bool = False,
+              **settings: int) -> tuple[list[Host], Rollout, Path]:
+    """A rollout of ``touch_plan`` on hosts h1..hCOUNT (``fail`` fails its second step)
+    through _run_waves; ``asked``: Ctrl-C came before the first wave."""
+    folder = state / "hosts"
+    folder.mkdir()
+    targets = [local(f"h{i}") for i in range(1, count + 1)]
+    hosts = [Host(t, touch_plan(t, folder, fail=t.name == fail), "change") for t in targets]
+    opts = TargetOptions("test.touch", yes=True, **settings)
+    rollout = Rollout(FleetChange("test.touch", None, settled=False), hosts, opts,
+                      io.StringIO())
+    rollout.rollout_id = record_rollout("test.touch", [t.name for t in targets], {})
+    asyncio.run(_run_waves(rollout, hosts, stop=type("S", (), {"asked": asked})()))
+    return hosts, rollout, folder
+
+
 def test_hosts_with_the_same_plan_are_one_group_and_the_summary_counts_them(tmp_path):
     change = FleetChange("test.touch", None, unit=lambda p: f"{len(p.steps)} files")
     hosts = []
@@ -57,16 +73,8 @@ def test_hosts_with_the_same_plan_are_one_group_and_the_summary_counts_them(tmp_
 
 
 def test_a_failure_after_the_canary_stops_the_waves_and_the_failed_host_is_as_before(state):
-    folder = state / "hosts"
-    folder.mkdir()
-    names = [f"h{i}" for i in range(1, 8)]
-    targets = [local(n) for n in names]
-    hosts = [Host(t, touch_plan(t, folder, fail=t.name == "h3"), "change") for t in targets]
-    opts = TargetOptions("test.touch", canary=1, parallel=2, max_failures=0, yes=True)
-    change = FleetChange("test.touch", None, settled=False)
-    rollout = Rollout(change, hosts, opts, io.StringIO())
-    rollout.rollout_id = record_rollout("test.touch", names, {})
-    asyncio.run(_run_waves(rollout, hosts, stop=type("S", (), {"asked": False})()))
+    hosts, rollout, folder = run_waves(state, 7, fail="h3", canary=1, parallel=2,
+                                       max_failures=0)
     # canary h1, then the wave h2+h3: h3 fails, so h4..h7 are never started
     assert [h.state for h in hosts] == ["done", "done", "failed"] + ["change"] * 4
     assert sorted(p.name for p in folder.iterdir()) == ["h1-1", "h1-2", "h2-1", "h2-2"]
@@ -78,44 +86,22 @@ def test_a_failure_after_the_canary_stops_the_waves_and_the_failed_host_is_as_be
 
 
 def test_a_budget_of_one_lets_one_failure_through(state):
-    folder = state / "hosts"
-    folder.mkdir()
-    targets = [local(f"h{i}") for i in range(1, 5)]
-    hosts = [Host(t, touch_plan(t, folder, fail=t.name == "h2"), "change") for t in targets]
-    opts = TargetOptions("test.touch", canary=1, parallel=1, max_failures=1, yes=True)
-    rollout = Rollout(FleetChange("test.touch", None, settled=False), hosts, opts,
-                      io.StringIO())
-    rollout.rollout_id = record_rollout("test.touch", [t.name for t in targets], {})
-    asyncio.run(_run_waves(rollout, hosts, stop=type("S", (), {"asked": False})()))
+    hosts, rollout, _ = run_waves(state, 4, fail="h2", canary=1, parallel=1, max_failures=1)
     assert [h.state for h in hosts] == ["done", "failed", "done", "done"]
     assert not rollout.stopped
 
 
 def test_a_failed_canary_stops_everything(state):
-    folder = state / "hosts"
-    folder.mkdir()
-    targets = [local(f"h{i}") for i in range(1, 4)]
-    hosts = [Host(t, touch_plan(t, folder, fail=t.name == "h1"), "change") for t in targets]
-    opts = TargetOptions("test.touch", canary=1, parallel=4, max_failures=5, yes=True)
-    rollout = Rollout(FleetChange("test.touch", None, settled=False), hosts, opts,
-                      io.StringIO())
-    rollout.rollout_id = record_rollout("test.touch", [t.name for t in targets], {})
-    asyncio.run(_run_waves(rollout, hosts, stop=type("S", (), {"asked": False})()))
+    hosts, rollout, folder = run_waves(state, 3, fail="h1", canary=1, parallel=4,
+                                       max_failures=5)
     assert [h.state for h in hosts] == ["failed", "change", "change"]
     assert rollout.stopped == "the canary failed" and list(folder.iterdir()) == []
 
 
 def test_ctrl_c_stops_before_the_next_wave_and_says_so(state):
-    folder = state / "hosts"
-    folder.mkdir()
-    targets = [local(f"h{i}") for i in range(1, 5)]
-    hosts = [Host(t, touch_plan(t, folder), "change") for t in targets]
-    opts = TargetOptions("test.touch", canary=1, parallel=2, max_failures=0, yes=True)
-    rollout = Rollout(FleetChange("test.touch", None, settled=False), hosts, opts,
-                      io.StringIO())
-    rollout.rollout_id = record_rollout("test.touch", [t.name for t in targets], {})
     # Ctrl-C came while the canary ran: it finishes, no wave starts
-    asyncio.run(_run_waves(rollout, hosts, stop=type("S", (), {"asked": True})()))
+    hosts, rollout, folder = run_waves(state, 4, asked=True, canary=1, parallel=2,
+                                       max_failures=0)
     assert [h.state for h in hosts] == ["done", "change", "change", "change"]
     assert rollout.stopped == "interrupted (Ctrl-C)"
     assert sorted(p.name for p in folder.iterdir()) == ["h1-1", "h1-2"]
@@ -147,3 +133,41 @@ def test_undo_of_a_rollout_with_limit_undoes_those_hosts_only(state, monkeypatch
     journal = {e["id"]: e for e in read_journal()}
     assert not journal[2]["undone"] and journal[3]["undone"]  # h1's change, h2's change
     assert not journal[rollout_id]["undone"]  # h1 is still changed
+
+
+def fleet_json(capsys, plan, names: list[str]) -> tuple[int, dict]:
+    """``--format json --apply --yes`` through the rollout engine: exit status and data."""
+    import json
+
+    from runbooks.core.rollout import _fleet
+
+    opts = TargetOptions("test.touch", format="json", yes=True)
+    status = asyncio.run(_fleet(FleetChange("test.touch", plan), [local(n) for n in names],
+                                opts, apply=True))
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_json_apply_that_never_starts_still_prints_its_data(state, capsys):
+    async def plan(target):
+        if target.name == "h2":
+            raise RuntimeError("cannot read the host")
+        result = Plan("test.touch", target)
+        result.add(Step("create", ["touch", str(state / target.name)], ["rm", "-f", "x"]))
+        return result
+
+    status, data = fleet_json(capsys, plan, ["h1", "h2"])
+    assert status == 1 and not (state / "h1").exists()
+    assert data["rollout"]["id"] is None
+    assert data["rollout"]["stopped"].startswith("not started: 1 hosts could not be planned")
+    assert {n: h["state"] for n, h in data["rollout"]["hosts"].items()} == {
+        "h1": "untouched", "h2": "error"}
+
+
+def test_json_apply_with_nothing_to_change_prints_its_data(state, capsys):
+    async def plan(target):
+        return Plan("test.touch", target, idle="already done")
+
+    status, data = fleet_json(capsys, plan, ["h1", "h2"])
+    assert status == 0 and data["rollout"]["id"] is None
+    assert {n: h["state"] for n, h in data["rollout"]["hosts"].items()} == {
+        "h1": "idle", "h2": "idle"}

@@ -7,13 +7,15 @@ every version, only how a version's tools are called differs.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from runbooks.core.render import one_line
+from runbooks.lab import faults
 from tests.helpers import REPO, run_task
 
 TREE = "/mnt/mfs/t"
@@ -103,3 +105,25 @@ def settled_placement(read: Callable[[], dict[str, Any]], copies: int,
             f"timed out waiting for every chunk to have {copies} copies: {sorted(counts)}"
             f"{f'; the tool failed on {failed}' if failed else ''}")
         time.sleep(1)
+
+
+def wait_for(what: str, predicate: Callable[[], Any], seconds: float = 90) -> None:
+    """Poll ``predicate`` every second until it holds; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+
+
+@contextlib.contextmanager
+def stopped(servers: Mapping[str, Any], names: Sequence[str] = ("cs2", "cs3", "cs4")
+            ) -> Iterator[None]:
+    """Chunkservers ``names`` stopped (the acceptance's three of four) for the block, then
+    healed whatever the block did."""
+    for name in names:
+        faults.inject(servers[name], "stop")
+    try:
+        yield
+    finally:
+        for name in names:
+            faults.heal(servers[name])

@@ -14,6 +14,8 @@ from tests.mfs.lab_checks import (
     assert_ran_nothing,
     assert_repair_refuses_and_changes_nothing,
     invoke,
+    stopped,
+    wait_for,
     write_tree,
 )
 
@@ -88,13 +90,6 @@ def disconnected(client):
     return [line for line in out.decode().splitlines() if line.startswith("Disconnected")]
 
 
-def wait_for(what, predicate, seconds=90):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-
-
 def fileinfo(client, path):
     code, out = client.exec_run(["mfsfileinfo", path])
     assert code == 0, out
@@ -110,9 +105,7 @@ def test_three_of_four_chunkservers_stopped(mfs):
     lost = sorted(p for p, chunks in before.items()
                   if not any(c.server == f"{cs1}:9422" for c in chunks[0].copies))
     assert lost, "with 3 of 4 servers down some goal-2 file must have lost all copies"
-    for name in ("cs2", "cs3", "cs4"):
-        faults.inject(servers[name], "stop")
-    try:
+    with stopped(servers):
         wait_for("3 servers to disconnect", lambda: len(disconnected(client)) == 3)
         nagios = audit(facts, "--format", "nagios")
         assert_nagios_names_the_lost(nagios, lost)
@@ -142,9 +135,6 @@ def test_three_of_four_chunkservers_stopped(mfs):
             assert_repair_refuses_and_changes_nothing(
                 facts["client"], target, lambda path: fileinfo(client, path), stopped=3)
         assert_ran_nothing(client)
-    finally:
-        for name in ("cs2", "cs3", "cs4"):
-            faults.heal(servers[name])
 
 
 def test_repair_dry_run_on_a_healthy_file_changes_nothing(mfs):

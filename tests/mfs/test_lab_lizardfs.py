@@ -5,11 +5,9 @@ were all on the stopped servers have chunks with no copy left.
 """
 
 import json
-import time
 
 import pytest
 
-from runbooks.lab import faults
 from runbooks.mfs import parse
 from tests.mfs.lab_checks import HOSTILE as COMMON
 from tests.mfs.lab_checks import (
@@ -19,6 +17,8 @@ from tests.mfs.lab_checks import (
     assert_repair_refuses_and_changes_nothing,
     invoke,
     settled_placement,
+    stopped,
+    wait_for,
     write_tree,
 )
 
@@ -73,13 +73,6 @@ def disconnected(client):
     return sum(1 for line in out.decode().splitlines() if line.split()[1:2] == ["-"])
 
 
-def wait_for(what, predicate, seconds=90):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-
-
 def placement(client):
     code, out = client.exec_run(["lizardfs", "fileinfo", *PATHS])
     assert code == 0, out
@@ -95,9 +88,7 @@ def test_three_of_four_chunkservers_stopped_names_the_files_with_no_copy(lfs):
                   if not any(c.server.endswith(":A") for c in chunks[0].copies))
     # each file misses cs1 with odds 1 in 4, so none of 24 does with odds of about 1 in 1000
     assert lost, "the master put a copy of every file on cs1: nothing to lose"
-    for name in ("cs2", "cs3", "cs4"):
-        faults.inject(servers[name], "stop")
-    try:
+    with stopped(servers):
         wait_for("3 servers to disconnect", lambda: disconnected(client) == 3)
         doc = json.loads(audit(facts, "--format", "json").stdout)
         missing = sorted(f["subject"] for f in doc["findings"] if f["check"] == "mfs.missing")
@@ -113,6 +104,3 @@ def test_three_of_four_chunkservers_stopped_names_the_files_with_no_copy(lfs):
                 facts["client"], target,
                 lambda path: client.exec_run(["lizardfs", "fileinfo", path]).output, stopped=3)
         assert_ran_nothing(client)
-    finally:
-        for name in ("cs2", "cs3", "cs4"):
-            faults.heal(servers[name])

@@ -5,7 +5,6 @@ chunkservers than the lab has (tests/data/moosefs4/FORMATS.md).
 """
 
 import json
-import time
 
 import pytest
 
@@ -19,6 +18,8 @@ from tests.mfs.lab_checks import (
     assert_repair_refuses_and_changes_nothing,
     invoke,
     settled_placement,
+    stopped,
+    wait_for,
     write_tree,
 )
 
@@ -57,13 +58,6 @@ def fileinfo(client, path):
     code, out = client.exec_run(["mfsfileinfo", path])
     assert code == 0, out
     return out.decode()
-
-
-def wait_for(what, predicate, seconds=90):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
 
 
 def disconnected(client):
@@ -140,9 +134,7 @@ def test_three_of_four_chunkservers_stopped(mfs):
     lost = sorted(p for p, chunks in before.items()
                   if not any(c.server == cs1 for c in chunks[0].copies))
     assert lost, "with 3 of 4 servers down some 2CP file must have lost all copies"
-    for name in ("cs2", "cs3", "cs4"):
-        faults.inject(servers[name], "stop")
-    try:
+    with stopped(servers):
         wait_for("3 servers to disconnect", lambda: len(disconnected(client).disconnected) == 3)
         nagios = audit(facts, "--format", "nagios")
         assert_nagios_names_the_lost(nagios, lost)
@@ -184,9 +176,6 @@ def test_three_of_four_chunkservers_stopped(mfs):
                     for out in outputs] == [2, 2, 1], outputs
             assert all("READ-AS-ZEROS - no copy at all" in out for out in outputs)
         assert_ran_nothing(client)
-    finally:
-        for name in ("cs2", "cs3", "cs4"):
-            faults.heal(servers[name])
     wait_for("the servers to come back", lambda: not disconnected(client).disconnected)
 
 
