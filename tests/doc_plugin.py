@@ -205,7 +205,13 @@ def evaluate_console(example: Example) -> str | None:
     labs = _block_labs(Path(example.path), example.line)
     outcomes = OUTCOMES.setdefault((page, example.line), {})
     for topology in labs:
-        failure = _evaluate_in(example, topology, f"[{topology}] " if len(labs) > 1 else "")
+        label = f"[{topology}] " if len(labs) > 1 else ""
+        try:
+            failure = _evaluate_in(example, topology, label)
+        except Exception as exc:  # a lab that did not start, a block that timed out...
+            # ... reported as the block's failure: Sybil cannot show other errors' tracebacks
+            # (its filter needs a frame of the example) and pytest-xdist would end the run.
+            failure = f"{label}line {example.line}: {type(exc).__name__}: {exc}"
         outcomes[topology] = failure is None
         if failure:
             return failure

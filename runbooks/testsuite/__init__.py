@@ -41,6 +41,20 @@ def test(c, unit=False, k=None, pytest_args="", workers=DEFAULT_WORKERS):
     if k:
         args += ["-k", shlex.quote(k)]
     command = " ".join(args) + (f" {pytest_args}" if pytest_args else "")
+    if not unit:
+        _build_lab_images()
     result = c.run(command, echo=True, pty=False, warn=True)
     if result.exited:
         raise TaskExit(result.exited)
+
+
+def _build_lab_images() -> None:
+    """Every lab image before the first test: on a new machine the LizardFS build takes
+    about 20 minutes, and tests waiting on it would hold their labs (and CPU) idle.
+    Without an engine, the lab tests themselves fail, loudly, with the reason."""
+    from ..lab import engine
+
+    try:
+        engine.build_images()
+    except engine.LabError as exc:
+        print(f"test: lab images not built ({exc}); the lab tests will fail", file=sys.stderr)

@@ -31,14 +31,14 @@ from .containers import (
     running,
 )
 from .daemon import apt_install, client, ensure_engine
-from .images import build_image
+from .images import build_image, build_images, image_names
 from .ssh import enable_ssh, lab_key, ssh_access, ssh_banner, wait_for_sshd
 
 __all__ = [
     "BASE_IMAGE", "LABEL", "OWNER_LABEL", "REPO_ROOT", "STATE_DIR", "LabError",
-    "apt_install", "build_image", "client", "debian_mirror", "enable_ssh", "ensure_base_image",
-    "ensure_engine", "exec_checked", "lab_containers", "lab_key", "lab_networks", "log",
-    "machine_lock",
+    "apt_install", "build_image", "build_images", "client", "debian_mirror", "enable_ssh",
+    "ensure_base_image", "ensure_engine", "exec_checked", "image_names", "lab_containers",
+    "lab_key", "lab_networks", "log", "machine_lock",
     "network", "owner", "put_file", "reap_orphans", "remove_containers", "remove_networks",
     "repo_mount", "run_container", "running", "ssh_access", "ssh_banner", "wait_for_sshd",
     "wait_until",
