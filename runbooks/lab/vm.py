@@ -119,24 +119,44 @@ def _build_image(target: Path) -> None:
     start = time.monotonic()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bp-vm-", dir=target.parent) as work:
-        root = Path(work) / "root"
-        _run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-              "bookworm", str(root), engine.debian_mirror()], "debootstrap")
-        _customise(root)
-        staging = Path(work) / "image"
-        staging.mkdir()
-        kernels = sorted((root / "boot").glob("vmlinuz-*"))
-        initrds = sorted((root / "boot").glob("initrd.img-*"))
-        if not kernels or not initrds:
-            raise engine.LabError("debootstrap left no kernel or initramfs in /boot")
-        shutil.copy2(kernels[-1], staging / "vmlinuz")
-        shutil.copy2(initrds[-1], staging / "initrd.img")
-        host_key = root / "etc" / "ssh" / "ssh_host_ed25519_key.pub"
-        shutil.copy2(host_key, staging / "host_key.pub")
-        _run(["mkfs.ext4", "-q", "-L", "lvm-vm-root", "-d", str(root),
-              str(staging / "root.img"), ROOT_SIZE], "mkfs.ext4 of the VM root")
-        staging.rename(target)
+        try:
+            _build_in(Path(work), target)
+        finally:
+            # debootstrap mounts /proc (and more) in the new root; killed half way, it
+            # leaves them mounted, and nothing below a mount point could be removed.
+            _unmount_below(Path(work))
     engine.log(f"{TOPOLOGY} image built in {time.monotonic() - start:.0f}s")
+
+
+def _unmount_below(folder: Path) -> None:
+    """Lazily unmount every file system mounted at or under ``folder``, deepest first."""
+    with open("/proc/mounts", encoding="utf-8") as mounts:
+        # mount points are octal-escaped there (a space is \040)
+        points = [line.split()[1].encode().decode("unicode_escape") for line in mounts]
+    below = [p for p in points if Path(p) == folder or Path(p).is_relative_to(folder)]
+    for point in sorted(below, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+
+
+def _build_in(work: Path, target: Path) -> None:
+    """debootstrap a root in ``work``, then its kernel, initramfs and ext4 image."""
+    root = work / "root"
+    _run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+          "bookworm", str(root), engine.debian_mirror()], "debootstrap")
+    _customise(root)
+    staging = work / "image"
+    staging.mkdir()
+    kernels = sorted((root / "boot").glob("vmlinuz-*"))
+    initrds = sorted((root / "boot").glob("initrd.img-*"))
+    if not kernels or not initrds:
+        raise engine.LabError("debootstrap left no kernel or initramfs in /boot")
+    shutil.copy2(kernels[-1], staging / "vmlinuz")
+    shutil.copy2(initrds[-1], staging / "initrd.img")
+    host_key = root / "etc" / "ssh" / "ssh_host_ed25519_key.pub"
+    shutil.copy2(host_key, staging / "host_key.pub")
+    _run(["mkfs.ext4", "-q", "-L", "lvm-vm-root", "-d", str(root),
+          str(staging / "root.img"), ROOT_SIZE], "mkfs.ext4 of the VM root")
+    staging.rename(target)
 
 
 def _free_port() -> int:
