@@ -46,6 +46,10 @@ VOLATILE += (
     (re.compile(r"\bmax_pool_metadata_percent=[\d.]+"), "max_pool_metadata_percent=<n>"),
     # ... and so does the Meta% column of an `lvs` pool row (Data% Meta% Health WhenFull).
     (re.compile(r"(\b\d+\.\d\d) +\d+\.\d\d( +\w+ +(?:error|queue)\b)"), r"\1 <n>\2"),
+    # A host record's id is its time and a random part; it names the user and machine
+    # that made the change (core.hostrecord).
+    (re.compile(r"<time>-[0-9a-f]{6}\b"), "<record>"),
+    (re.compile(r"\bby [\w.-]+@[\w.-]+"), "by <user>@<machine>"),
 )
 
 

@@ -6,8 +6,9 @@ it, and a check that tells whether the change took. Without ``--apply`` the
 plan is printed and nothing runs. With it, steps run in order; the journal
 (JSON lines in the state directory) records every applied step with its undo,
 and how to reach the target again, so that ``invoke changes.undo`` can put
-things back later, from another shell. A step that fails stops the plan:
-later steps are not attempted.
+things back later, from another shell. The target keeps its own record of the
+same run (core.hostrecord), for operators at other machines. A step that fails
+stops the plan: later steps are not attempted.
 
 A step may run itself instead of one command (``Step.run``), for example one
 command over many paths in batches: it returns an :class:`Outcome` with a
@@ -97,6 +98,9 @@ class Plan:
     # groups the hosts that need nothing by it.
     idle: str = ""
     notes: list[str] = field(default_factory=list)  # shown before the plan, e.g. why idle
+    # The host record (core.hostrecord) this plan takes back: the record of its own run
+    # on the host says so, and the host then shows that record as undone.
+    undoes: str = ""
 
     def add(self, step: Step) -> None:
         self.steps.append(step)
@@ -425,6 +429,21 @@ async def roll_back(target: Target, done: list[dict[str, Any]], out: TextIO) -> 
     return ""
 
 
+async def record_run(plan: Plan, done: list[dict[str, Any]], state: str, why: str = "",
+                     extra: dict[str, Any] | None = None) -> int:
+    """Record the applied steps ``done`` of ``plan``: on the target itself (its host
+    record, core.hostrecord: ``state`` is done, failed or rolled back), then in the
+    journal, which keeps the host record's id or why it could not be written. Returns
+    the journal id. A host record that cannot be written is a warning, not an error."""
+    from . import hostrecord
+
+    on_host = await hostrecord.write(plan.target, plan.runbook, done, state,
+                                     why=why.removeprefix(f"{plan.target.name}: "),
+                                     rollout=(extra or {}).get("rollout"),
+                                     undoes=plan.undoes or None)
+    return _record(plan.runbook, plan.target, done, {**(extra or {}), **on_host})
+
+
 def _recorded(change_id: int, done: list[dict[str, Any]]) -> str:
     if any(step["undo"] for step in done):
         return f"recorded as change {change_id}; undo with: invoke changes.undo {change_id} --apply"
@@ -457,7 +476,7 @@ async def apply_plan(plan: Plan, apply: bool, out: TextIO | None = None) -> int:
     done, failure = await run_steps(plan, out)
     change_id = 0
     if done:
-        change_id = _record(plan.runbook, plan.target, done)
+        change_id = await record_run(plan, done, "failed" if failure else "done", failure)
         out.write(_recorded(change_id, done) + "\n")
     for note in plan.manual:
         out.write(f"manual: {note}\n")

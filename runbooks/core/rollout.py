@@ -39,10 +39,10 @@ from .changes import (
     NothingToDo,
     Plan,
     _now,
-    _record,
     apply_plan,
     print_plan,
     record_rollout,
+    record_run,
     roll_back,
     run_steps,
     update_entry,
@@ -56,6 +56,9 @@ EXIT_DONE, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 LABELS = {"unreachable": "unreachable", "error": "could not be planned",
           "done": "done", "failed": "failed, left as it was",
           "dirty": "failed, NOT as it was", "untouched": "not reached, untouched"}
+
+# A host's state after its change, as its own record (core.hostrecord) says it.
+ON_HOST = {"done": "done", "failed": "rolled back", "dirty": "failed"}
 
 
 @dataclass
@@ -259,7 +262,8 @@ async def _apply_one(change: FleetChange, host: Host, rollout_id: int) -> None:
     else:
         host.state = "done"
     if done:
-        host.change_id = _record(host.plan.runbook, host.target, done, extra)
+        host.change_id = await record_run(host.plan, done, ON_HOST[host.state], host.why,
+                                          extra)
     host.output = out.getvalue()
     await _close(host.target)
 

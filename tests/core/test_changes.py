@@ -20,6 +20,8 @@ STEP = {"description": "touch a file", "argv": ["touch", "f"], "undo": ["rm", "-
 @pytest.fixture
 def state(tmp_path, monkeypatch):
     monkeypatch.setenv("BP_STATE_DIR", str(tmp_path))
+    # This machine's own record of changes (core.hostrecord) stays in the test's folder.
+    monkeypatch.setenv("BP_HOST_RECORD", str(tmp_path / "host" / "changes.jsonl"))
     return tmp_path
 
 

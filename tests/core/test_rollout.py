@@ -20,6 +20,8 @@ from runbooks.core.targets import LocalTarget
 @pytest.fixture
 def state(tmp_path, monkeypatch):
     monkeypatch.setenv("BP_STATE_DIR", str(tmp_path / "state"))
+    # The local "hosts" share this machine's record of changes: keep it in the test's folder.
+    monkeypatch.setenv("BP_HOST_RECORD", str(tmp_path / "host" / "changes.jsonl"))
     return tmp_path
 
 

@@ -46,6 +46,7 @@ def motd(tmp_path, monkeypatch):
     monkeypatch.setattr(login_plan, "WRITE_MANIFEST",
                         f'mkdir -p {manifest_dir} && printf "%s\\n" "$@" > {manifest}')
     monkeypatch.setenv("BP_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BP_HOST_RECORD", str(tmp_path / "state" / "host" / "changes.jsonl"))
     monkeypatch.chdir(tmp_path)
     timings = "".join(
         f"{mode}\t{int(seconds is not None)}\t"

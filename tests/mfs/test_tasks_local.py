@@ -56,7 +56,8 @@ def tree(tmp_path):
 
 def run(bindir, task, *args, path_rest=None):
     rest = os.environ["PATH"] if path_rest is None else path_rest
-    env = dict(os.environ, PATH=f"{bindir}:{rest}", BP_STATE_DIR=str(bindir.parent / "state"))
+    env = dict(os.environ, PATH=f"{bindir}:{rest}", BP_STATE_DIR=str(bindir.parent / "state"),
+               BP_HOST_RECORD=str(bindir.parent / "host" / "changes.jsonl"))
     return run_task(task, *args, env=env, timeout=60)
 
 

@@ -107,6 +107,93 @@ def test_hostile_mount_point_reported_and_fixed_without_running_anything(nas, tm
     code, _ = container.exec_run(["sh", "-c", "ls /tmp/pwned* 2>/dev/null"])
     assert code != 0, "a hostile mount point name ran a command"
 
+    (record,) = host_records(container)  # the name went over as data, and came back
+    assert record["steps"][0]["argv"] == ["mount", "-o", "remount,barrier=1", HOSTILE]
+
     undone = run_task("changes.undo", "1", "--apply", env=env)
     assert undone.returncode == 0, undone.stderr
     assert "nobarrier" in exec_ok(container, "grep", "it's", "/proc/mounts")
+    assert host_records(container)[1]["undoes"] == record["id"]
+    listing = run_task("changes.list", "--container", name, env=env)
+    assert f"  - turn write barriers back on for {HOSTILE} (was nobarrier)" in listing.stdout
+    assert "done; undone " in listing.stdout
+
+
+RECORD = "/var/log/breaking-point/changes.jsonl"
+
+
+def host_records(container):
+    return [json.loads(line) for line in exec_ok(container, "cat", RECORD).splitlines()]
+
+
+def nas_options(container):
+    return next(line.split()[3] for line in exec_ok(container, "cat", "/proc/mounts")
+                .splitlines() if line.split()[1] == "/srv/nas")
+
+
+def test_a_fix_is_recorded_on_the_host_and_undone_from_there_without_a_journal(nas, tmp_path):
+    name, container = nas
+    before = nas_options(container)
+    made_here = {"BP_STATE_DIR": str(tmp_path / "here"), "PATH": "/usr/bin:/bin"}
+    applied = run_task("mounts.fix", "/srv/nas", "--container", name, "--apply", env=made_here)
+    assert applied.returncode == 0, applied.stderr
+    assert nas_options(container) != before
+    (record,) = host_records(container)
+    assert (record["runbook"], record["state"], record["target"]) == ("mounts.fix", "done", name)
+    assert record["steps"][0]["undo"][:3] == ["mount", "-o", "remount,barrier=0"]
+    assert exec_ok(container, "stat", "-c", "%a %a", RECORD, RECORD.rsplit("/", 1)[0]) \
+        .split() == ["600", "700"]
+
+    # Another machine: no journal at all, only the host's own record.
+    elsewhere = {"BP_STATE_DIR": str(tmp_path / "elsewhere"), "PATH": "/usr/bin:/bin"}
+    listing = run_task("changes.list", "--container", name, env=elsewhere)
+    assert listing.returncode == 0, listing.stderr
+    assert f"  {record['time']}  mounts.fix  done" in listing.stdout
+    assert (f"undo with: invoke changes.undo {record['id']} --container {name} --apply"
+            in listing.stdout)
+    dry = run_task("changes.undo", record["id"], "--container", name, env=elsewhere)
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run: nothing changed" in dry.stdout and nas_options(container) != before
+    undone = run_task("changes.undo", "last", "--container", name, "--apply", env=elsewhere)
+    assert undone.returncode == 0, undone.stderr
+    assert nas_options(container) == before
+
+    kept, undo = host_records(container)
+    assert kept == record
+    assert (undo["undoes"], undo["state"]) == (record["id"], "done")
+    again = run_task("changes.undo", record["id"], "--container", name, "--apply",
+                     env=elsewhere)
+    assert again.returncode == 3 and again.stderr.count("\n") == 1
+    assert f"record {record['id']} (mounts.fix) cannot be undone: already undone" in again.stderr
+    # ... and the machine that made the change learns it from the host, too.
+    stale = run_task("changes.undo", "1", "--apply", env=made_here)
+    assert stale.returncode == 3 and "change 1 was undone on" in stale.stderr
+    assert nas_options(container) == before
+
+
+def test_a_pool_growth_on_the_host_record_says_it_has_no_undo(nas, tmp_path, monkeypatch):
+    """lvm.extend-pool's step as the host records it (the nas lab has no volume group:
+    the same step runs `true` instead of lvextend): refused, in one line, with why."""
+    import asyncio
+
+    from runbooks.core.changes import Plan, Step, apply_plan
+    from runbooks.core.targets import ContainerTarget
+    from runbooks.lvm.plan import IRREVERSIBLE
+
+    name, container = nas
+    plan = Plan("lvm.extend-pool", ContainerTarget(name))
+    plan.add(Step(f"grow vg/pool data from 1.0 GiB to 2.0 GiB ({IRREVERSIBLE})",
+                  ["true", "lvextend", "-L", "+1G", "vg/pool"], None))
+    monkeypatch.setenv("BP_STATE_DIR", str(tmp_path / "applied"))
+    asyncio.run(apply_plan(plan, True))
+    (record,) = host_records(container)
+    assert record["steps"][0]["undo"] is None
+    env = {"BP_STATE_DIR": str(tmp_path / "elsewhere"), "PATH": "/usr/bin:/bin"}
+    listing = run_task("changes.list", "--container", name, env=env).stdout
+    assert "        undo: none" in listing and "undo with:" not in listing
+    refused = run_task("changes.undo", "last", "--container", name, "--apply", env=env)
+    assert refused.returncode == 3, refused.stdout
+    assert refused.stderr == (
+        f"error: {name}: record {record['id']} (lvm.extend-pool) cannot be undone: no step "
+        "has an undo: grow vg/pool data from 1.0 GiB to 2.0 GiB (no undo: thin pools cannot "
+        "be shrunk)\n")
