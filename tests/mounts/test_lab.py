@@ -141,7 +141,7 @@ def test_a_fix_is_recorded_on_the_host_and_undone_from_there_without_a_journal(n
     (record,) = host_records(container)
     assert (record["runbook"], record["state"], record["target"]) == ("mounts.fix", "done", name)
     assert record["steps"][0]["undo"][:3] == ["mount", "-o", "remount,barrier=0"]
-    assert exec_ok(container, "stat", "-c", "%a %a", RECORD, RECORD.rsplit("/", 1)[0]) \
+    assert exec_ok(container, "stat", "-c", "%a", RECORD, RECORD.rsplit("/", 1)[0]) \
         .split() == ["600", "700"]
 
     # Another machine: no journal at all, only the host's own record.
