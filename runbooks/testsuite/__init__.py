@@ -27,8 +27,10 @@ def test(c, unit=False, k=None, pytest_args="", workers=DEFAULT_WORKERS):
     """Run the whole test suite: unit tests, lab tests in containers, and every doc block.
 
     Lab tests need a Docker engine and the base image (`invoke lab.setup`);
-    without them they fail loudly rather than skip. Each test file runs whole in one
-    worker, in its own labs, so files never share a lab.
+    without them they fail loudly rather than skip. The whole suite first builds
+    every lab image that is out of date (`invoke lab.build`); a run narrowed with
+    -k or pytest arguments builds only what its labs use, when they start. Each
+    test file runs whole in one worker, in its own labs, so files never share a lab.
     """
     if workers < 1:
         raise fail("test: --workers must be 1 or more")
@@ -41,7 +43,7 @@ def test(c, unit=False, k=None, pytest_args="", workers=DEFAULT_WORKERS):
     if k:
         args += ["-k", shlex.quote(k)]
     command = " ".join(args) + (f" {pytest_args}" if pytest_args else "")
-    if not unit:
+    if not (unit or k or pytest_args):  # a chosen few tests build only the images they use
         _build_lab_images()
     result = c.run(command, echo=True, pty=False, warn=True)
     if result.exited:
